@@ -1,0 +1,123 @@
+/**
+ * Benchmarks that print one JSON line each. Speed is measured here, never asserted in tests.
+ *
+ *   npm run bench -- train [--threads N] [--batch 512] [--steps 5] [--peer]
+ *   alphanet bench train ...
+ *
+ * --peer also runs ../shared/bench/torch_reference.py with the same settings, once with PyTorch's
+ * default environment and once with the tuned one (ENGINE-NOTES.md), and prints the ratios.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { AlphaNetV4 } from "../models/index.js";
+import { getNumThreads, manualSeed, noGrad, optim, randn, scope, setNumThreads, torchVersion } from "../engine/index.js";
+
+// dist/src/cli -> the package root; the peers sit in ../shared beside the checkout.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const REFERENCE = process.env.ALPHANET_TORCH_REFERENCE ?? resolve(ROOT, "../shared/bench/torch_reference.py");
+const TUNED_ENV = {
+  OMP_WAIT_POLICY: "PASSIVE",
+  MALLOC_MMAP_THRESHOLD_: "33554432",
+  MALLOC_TRIM_THRESHOLD_: "1073741824",
+};
+
+type Json = Record<string, unknown>;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Runs the PyTorch peer; `tuned` adds the environment of ENGINE-NOTES.md, else strips it. */
+export function runPeer(args: string[], tuned: boolean): Json {
+  if (!existsSync(REFERENCE)) throw new Error(`no PyTorch peer at ${REFERENCE}`);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(TUNED_ENV)) delete env[k];
+  if (tuned) Object.assign(env, TUNED_ENV);
+  const r = spawnSync("/usr/bin/python3", [REFERENCE, "--json", ...args], { env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`torch_reference.py failed: ${r.stderr || r.error}`);
+  const line = r.stdout.trim().split("\n").pop()!;
+  return { ...JSON.parse(line), env: tuned ? "tuned" : "default" };
+}
+
+export function benchTrain(o: { threads: number; batch: number; steps: number; features: number; seq: number; aux: number }): Json {
+  setNumThreads(o.threads);
+  manualSeed(0);
+  const net = new AlphaNetV4({ features: o.features, seqLen: o.seq, auxImages: o.aux });
+  const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
+  const xs = Array.from({ length: o.aux + 1 }, () => randn([o.batch, o.seq, o.features]));
+  const y = randn([o.batch]);
+  const step = (): void => scope(() => {
+    opt.zeroGrad();
+    net.forward(xs).sub(y).square().mean().backward();
+    opt.step();
+  });
+  const timeIt = (f: () => void): number => {
+    const t = process.hrtime.bigint();
+    f();
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  };
+  for (let i = 0; i < 2; i++) step();
+  const train = Array.from({ length: o.steps }, () => timeIt(step));
+  net.eval();
+  const infer = (): void => noGrad(() => scope(() => void net.forward(xs)));
+  infer();
+  const inf = Array.from({ length: o.steps }, () => timeIt(infer));
+  // The peer reports the mean over its steps; report the mean too, and the median beside it.
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    engine: "alphanet",
+    what: "train",
+    torch: torchVersion(),
+    threads: getNumThreads(),
+    train_samples_per_s: o.batch / mean(train),
+    infer_samples_per_s: o.batch / mean(inf),
+    train_step_median_s: median(train),
+    params: net.numParameters(),
+    shape: { K: o.features, T: o.seq, H: o.features, aux: o.aux, batch: o.batch },
+  };
+}
+
+/** `alphanet bench WHAT [options]`; returns the process exit code. */
+export function runBench(argv: string[]): number {
+  const [what = "train", ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      threads: { type: "string", default: "1" },
+      batch: { type: "string", default: "512" },
+      steps: { type: "string", default: "5" },
+      features: { type: "string", default: "103" },
+      seq: { type: "string", default: "20" },
+      aux: { type: "string", default: "2" },
+      json: { type: "boolean", default: true },
+      peer: { type: "boolean", default: false },
+    },
+    allowPositionals: true,
+  });
+  const n = (k: keyof typeof values): number => Number(values[k]);
+  if (what === "train") {
+    const o = { threads: n("threads"), batch: n("batch"), steps: n("steps"), features: n("features"), seq: n("seq"), aux: n("aux") };
+    const ours = benchTrain(o);
+    console.log(JSON.stringify(ours));
+    if (values.peer) {
+      const args = ["--threads", String(o.threads), "--batch", String(o.batch), "--steps", String(o.steps),
+        "--features-in", String(o.features), "--seq", String(o.seq), "--aux", String(o.aux)];
+      for (const tuned of [false, true]) {
+        const peer = runPeer(args, tuned);
+        console.log(JSON.stringify(peer));
+        console.log(JSON.stringify({
+          ratio_vs: `pytorch-${peer.env}`,
+          train: (ours.train_samples_per_s as number) / (peer.train_samples_per_s as number),
+          infer: (ours.infer_samples_per_s as number) / (peer.infer_samples_per_s as number),
+        }));
+      }
+    }
+    return 0;
+  }
+  console.error(`unknown benchmark "${what}": use train`);
+  return 2;
+}

@@ -1,0 +1,111 @@
+/**
+ * AlphaNetV4 (the paper's figure 3-1 and table 3-4; DESIGN.md section 6), read top to bottom in
+ * `forward`: per-image BatchNorm, a Bi-LSTM over the primary image, two side-by-side Transformer
+ * encoder layers per auxiliary image added as a residual, BatchNorm, attention pooling scored from
+ * the Bi-LSTM states, one Leaky-ReLU output neuron.
+ */
+import { Tensor, cat, nn, scope } from "../engine/index.js";
+
+export interface AlphaNetV4Config {
+  /** K: extracted features per time step (after Spearman dropout). */
+  features: number;
+  /** T: time steps per image. */
+  seqLen: number;
+  /** Auxiliary images (the paper: d = 5 and d = 20); 0 switches the Transformer branch off. */
+  auxImages: number;
+  /** Bidirectional LSTM (the paper) or a one-way LSTM of 2K units (ablation). */
+  bidirectional: boolean;
+  /** Attention pooling (the paper) or the mean over time steps (ablation). */
+  attention: boolean;
+  lstmDropout: number;
+  transformerHeads: number;
+  transformerFeedforward: number;
+  transformerDropout: number;
+  leakySlope: number;
+}
+
+export const ALPHANET_V4_DEFAULTS: Omit<AlphaNetV4Config, "features"> = {
+  seqLen: 20,
+  auxImages: 2,
+  bidirectional: true,
+  attention: true,
+  lstmDropout: 0.2,
+  transformerHeads: 1,
+  transformerFeedforward: 0, // 0: 4K
+  transformerDropout: 0,
+  leakySlope: 0.01,
+};
+
+/** Two Transformer encoder layers of width K side by side over one image, concatenated to 2K. */
+class AuxBranch extends nn.Module {
+  readonly enc: nn.ModuleList<nn.TransformerEncoderLayer>;
+  constructor(K: number, c: AlphaNetV4Config) {
+    super();
+    const layer = (): nn.TransformerEncoderLayer => new nn.TransformerEncoderLayer({
+      dModel: K, nhead: c.transformerHeads, dimFeedforward: c.transformerFeedforward || 4 * K,
+      dropout: c.transformerDropout, batchFirst: true,
+    });
+    this.enc = this.registerModule("enc", new nn.ModuleList([layer(), layer()]));
+  }
+  forward(x: Tensor): Tensor {
+    return scope(() => cat(this.enc.items.map((e) => e.forward(x)), -1));
+  }
+}
+
+export class AlphaNetV4 extends nn.Module {
+  readonly config: AlphaNetV4Config;
+  readonly bnIn: nn.ModuleList<nn.BatchNorm1d>;
+  readonly lstm: nn.LSTM;
+  readonly drop: nn.Dropout;
+  readonly aux: nn.ModuleList<AuxBranch>;
+  readonly bnRes: nn.BatchNorm1d;
+  readonly attW: nn.Linear;
+  readonly attV: nn.Linear;
+  readonly out: nn.Linear;
+
+  constructor(config: Partial<AlphaNetV4Config> & { features: number }) {
+    super();
+    const c = (this.config = { ...ALPHANET_V4_DEFAULTS, ...config });
+    const K = c.features;
+    const H2 = 2 * K;
+    this.bnIn = this.registerModule("bn_in", new nn.ModuleList(Array.from({ length: c.auxImages + 1 }, () => new nn.BatchNorm1d(K))));
+    this.lstm = this.registerModule("lstm", new nn.LSTM({
+      inputSize: K, hiddenSize: c.bidirectional ? K : H2, bidirectional: c.bidirectional, batchFirst: true,
+    }));
+    this.drop = this.registerModule("drop", new nn.Dropout(c.lstmDropout));
+    this.aux = this.registerModule("aux", new nn.ModuleList(Array.from({ length: c.auxImages }, () => new AuxBranch(K, c))));
+    this.bnRes = this.registerModule("bn_res", new nn.BatchNorm1d(H2));
+    // a_t = softmax_t(v . tanh(W h_t + b))
+    this.attW = this.registerModule("att_w", new nn.Linear(H2, H2));
+    this.attV = this.registerModule("att_v", new nn.Linear(H2, 1, { bias: false }));
+    this.out = this.registerModule("out", new nn.Linear(H2, 1));
+    nn.init.truncNormal_(this.out.weight, { std: 1 / Math.sqrt(H2), a: -2 / Math.sqrt(H2), b: 2 / Math.sqrt(H2) });
+    nn.init.zeros_(this.out.bias!);
+  }
+
+  /** images: [primary (d = 10), ...auxiliaries], each [B, T, K]. Returns [B]. */
+  forward(images: Tensor[]): Tensor {
+    const c = this.config;
+    if (images.length !== c.auxImages + 1)
+      throw new Error(`AlphaNetV4 takes ${c.auxImages + 1} images (primary + ${c.auxImages} auxiliary), got ${images.length}`);
+    return scope(() => {
+      // 1. BatchNorm over the features of each image ([B, T, K] -> [B, K, T] and back). The copy to
+      //    contiguous memory pays for itself many times: linear layers' backward over a strided
+      //    input takes a slow path (measured 20x on the Transformer's projections).
+      const xs = images.map((x, i) => this.bnIn.at(i).forward(x.transpose(1, 2)).transpose(1, 2).contiguous());
+      // 2. Bi-LSTM over the primary image, dropout 0.2
+      const [hRaw] = this.lstm.forward(xs[0]);
+      const h = this.drop.forward(hRaw);
+      // 3-4. Transformer residual from the auxiliary images, then BatchNorm
+      let z = h;
+      this.aux.items.forEach((branch, i) => (z = z.add(branch.forward(xs[i + 1]))));
+      z = this.bnRes.forward(z.transpose(1, 2)).transpose(1, 2);
+      // 5. Attention pooling scored from the Bi-LSTM states
+      const pooled = c.attention
+        ? this.attV.forward(this.attW.forward(h).tanh()).softmax(1).mul(z).sum(1)
+        : z.mean(1);
+      // 6. One neuron, Leaky ReLU
+      return this.out.forward(pooled).leakyRelu(c.leakySlope).squeeze(-1);
+    });
+  }
+}

@@ -1,0 +1,74 @@
+/** Shared test helpers: tolerances, fixtures, and a finite-difference gradient check. */
+import assert from "node:assert/strict";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Tensor, noGrad } from "../src/engine/index.js";
+
+/** The repository root, from dist/test/ or test/. */
+export const ROOT = (() => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return here.includes("/dist/") ? resolve(here, "../..") : resolve(here, "..");
+})();
+export const FIXTURES = resolve(ROOT, "test/fixtures");
+export const SHARED = resolve(ROOT, "../shared");
+
+/**
+ * Elementwise |a - e| <= rtol * max(|e|, scale / 10) + atol, where scale is max |e|: entries near
+ * zero in a tensor of large values are judged against the tensor's scale, as float32 rounding is.
+ */
+export function assertClose(actual: Tensor | ArrayLike<number>, expected: Tensor | ArrayLike<number>,
+  { rtol = 1e-5, atol = 1e-7, what = "" } = {}): void {
+  const a = actual instanceof Tensor ? actual.toList() : Array.from(actual);
+  const e = expected instanceof Tensor ? expected.toList() : Array.from(expected);
+  assert.equal(a.length, e.length, `${what}: ${a.length} elements, expected ${e.length}`);
+  const scale = e.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - e[i]) / (rtol * Math.max(Math.abs(e[i]), scale / 10) + atol);
+    if (!(err <= worst)) {
+      worst = err;
+      at = i;
+    }
+  }
+  assert.ok(worst <= 1, `${what}: element ${at} is ${a[at]}, expected ${e[at]} (error ${worst.toFixed(2)} x tolerance)`);
+}
+
+/**
+ * Central finite differences of a scalar function against autograd, in float64, on up to
+ * `samples` elements of each tensor in `wrt`.
+ */
+export function gradcheck(f: () => Tensor, wrt: Tensor[], { eps = 1e-6, tol = 1e-6, samples = 12 } = {}): void {
+  for (const t of wrt) t.grad = null;
+  const loss = f();
+  loss.backward();
+  loss.dispose();
+  wrt.forEach((t, k) => {
+    const g = t.grad;
+    assert.ok(g, `tensor ${k} received no gradient`);
+    const analytic = g.toList();
+    g.dispose();
+    const flat = t.view() as Float64Array; // shares memory with t
+    const n = flat.length;
+    const idx = Array.from({ length: Math.min(samples, n) }, (_, i) => Math.floor((i * n) / Math.min(samples, n)));
+    for (const i of idx) {
+      const orig = flat[i];
+      const at = (v: number): number => noGrad(() => {
+        flat[i] = v;
+        const l = f();
+        const x = l.item();
+        l.dispose();
+        return x;
+      });
+      const num = (at(orig + eps) - at(orig - eps)) / (2 * eps);
+      flat[i] = orig;
+      const err = Math.abs(num - analytic[i]) / Math.max(1, Math.abs(num));
+      assert.ok(err < tol, `tensor ${k} element ${i}: autograd ${analytic[i]}, finite difference ${num}`);
+    }
+  });
+}
+
+/** The elements of a tensor as numbers, or bigints for int64. */
+export function vals(t: Tensor): Array<number | bigint> {
+  return Array.from(t.toArray() as ArrayLike<number | bigint>);
+}
