@@ -1,0 +1,8 @@
+/** Market data: the Panel, loaders, cleaning with a quality report, the synthetic market. */
+export * from "./panel.js";
+export { type QualityReport, DataError } from "./quality.js";
+export { loadBars, CLEANING_RULES, type LoadOptions } from "./load.js";
+export { PRESETS, normalizeAshareCode, type Preset } from "./presets.js";
+export { loadQlib, writeQlib } from "./qlib.js";
+export { syntheticMarket, forwardIC, SYNTHETIC_DEFAULT, SYNTHETIC_QUICK, type SyntheticMarket, type SyntheticOptions } from "./synthetic.js";
+export { Rng } from "./random.js";

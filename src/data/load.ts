@@ -1,0 +1,532 @@
+/**
+ * Loading daily bars from long CSV or Parquet files (one row per date and stock) through DuckDB,
+ * with a column mapping or a preset, into a validated, cleaned Panel and its quality report.
+ *
+ * Unusable input (no such file, no header, missing required columns, an unparsable date or
+ * number) stops with a DataError that names the file, line and column. Everything else follows a
+ * documented rule and is counted (see CLEANING_RULES).
+ */
+import { existsSync, statSync } from "node:fs";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { type FieldName, type Market, type Panel, emptyField, looksLikeAshare, priceLimit } from "./panel.js";
+import { PRESETS, SOURCE_COLUMNS, type SourceColumn, normalizeAshareCode } from "./presets.js";
+import { DataError, type QualityReport, checkAccounting, count, example, newQualityReport } from "./quality.js";
+
+/** What happens to each kind of flawed row; the quality report counts each. */
+export const CLEANING_RULES = {
+  missing_key: "dropped: the row has no date or no code",
+  duplicate_key: "dropped: a later row with the same (date, code) as an earlier one; the first is kept",
+  missing_price: "dropped: open, high, low or close is empty, NaN or infinite",
+  non_positive_price: "dropped: open, high, low or close is zero or negative",
+  high_low_inconsistent: "kept, repaired: high raised to max(open, high, low, close), low lowered to the min",
+  zero_volume: "kept, marked suspended: a bar with zero volume",
+  non_finite_value: "kept: a non-price value that is infinite becomes missing (NaN and empty values are missing values)",
+  move_beyond_price_limit: "kept, flagged: a close-to-close move beyond the board's limit with no adjustment factor (likely an unadjusted corporate action)",
+  extreme_move: "kept, flagged: a close-to-close move beyond 40% in a market without price limits (likely an unadjusted corporate action)",
+  gap: "panel cell: a trading date inside a stock's span with no row; marked suspended, prices missing",
+  unsorted_rows: "accepted: rows may come in any order",
+} as const;
+
+export interface LoadOptions {
+  /** A preset name (tushare, akshare, baostock, canonical). Default: canonical column names. */
+  preset?: string;
+  /** Source column -> canonical column, overriding the preset (the CLI's --map col=field,...). */
+  map?: Record<string, string>;
+  /** Market rules (price limits, code forms); "auto" infers them from the codes. */
+  market?: Market | "auto";
+  /** What the prices are, when the source has no adjustment factor (e.g. "split-adjusted"). */
+  priceBasis?: string;
+  /** Static attributes per stock: code plus any of industry, list_date, total_shares, float_shares. */
+  instruments?: { path: string; map?: Record<string, string>; scale?: Record<string, number> };
+  /** A 0/1 column giving point-in-time universe membership. */
+  universeColumn?: string;
+}
+
+const REQUIRED: SourceColumn[] = ["date", "code", "open", "high", "low", "close", "volume"];
+const TEXT_COLUMNS = new Set<SourceColumn>(["date", "code", "industry"]);
+const FLAG_COLUMNS = new Set<SourceColumn>(["is_st", "is_suspended", "is_trading", "limit_up", "limit_down", "universe"]);
+
+const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+
+function sourceExpr(path: string): string {
+  const lower = path.toLowerCase();
+  if (lower.endsWith(".parquet") || lower.endsWith(".pq")) return `read_parquet(${q(path)})`;
+  // Everything as text: our own parsing reports the line and column of a bad value.
+  const delim = lower.endsWith(".tsv") || lower.endsWith(".tsv.gz") ? ", delim='\\t'" : "";
+  return `read_csv(${q(path)}, all_varchar=true, header=true, null_padding=true, auto_detect=true${delim})`;
+}
+
+async function connect(): Promise<DuckDBConnection> {
+  const db = await DuckDBInstance.create(":memory:", { threads: "2" });
+  return db.connect();
+}
+
+async function rows(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
+  const r = await con.runAndReadAll(sql);
+  return r.getRows() as unknown[][];
+}
+
+/**
+ * Reads a query's columns chunk by chunk: numeric columns into Float64Arrays of `rows` (NULL as
+ * NaN), the columns named in `text` into string arrays.
+ */
+async function columns(con: DuckDBConnection, sql: string, n: number, rows: number, text: Set<number> = new Set()):
+  Promise<(Float64Array | (string | null)[])[]> {
+  const res = await con.run(sql);
+  const out = Array.from({ length: n }, (_, c) => (text.has(c) ? new Array<string | null>(rows) : new Float64Array(rows)));
+  let at = 0;
+  for (;;) {
+    const chunk = await res.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const m = chunk.rowCount;
+    for (let c = 0; c < n; c++) {
+      const v = chunk.getColumnVector(c);
+      const dst = out[c];
+      // A DOUBLE vector keeps its values in a Float64Array (a private field of the client library):
+      // one copy instead of a call per value. NULLs were made NaN in SQL, so validity is not needed.
+      const items = (v as unknown as { items?: unknown }).items;
+      if (dst instanceof Float64Array && items instanceof Float64Array && items.length >= m) dst.set(items.subarray(0, m), at);
+      else if (dst instanceof Float64Array) for (let i = 0; i < m; i++) dst[at + i] = (v.getItem(i) as number | null) ?? NaN;
+      else for (let i = 0; i < m; i++) dst[at + i] = v.getItem(i) as string | null;
+    }
+    at += m;
+  }
+  if (at !== rows) throw new Error(`internal: read ${at} rows, expected ${rows}`);
+  return out;
+}
+
+/** SQL that parses a text date in YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD form; NULL if unparsable. */
+function dateExpr(col: string): string {
+  const t = `trim(CAST(${col} AS VARCHAR))`;
+  return `COALESCE(TRY_CAST(${t} AS DATE), CAST(TRY_STRPTIME(${t}, '%Y%m%d') AS DATE), CAST(TRY_STRPTIME(${t}, '%Y/%m/%d') AS DATE))`;
+}
+/** SQL that parses a number (NaN and Inf strings included; 'true'/'false' for flags). */
+function numberExpr(col: string): string {
+  const t = `trim(CAST(${col} AS VARCHAR))`;
+  return `CASE WHEN lower(${t}) IN ('true', 't', 'yes', 'y') THEN 1.0 WHEN lower(${t}) IN ('false', 'f', 'no', 'n') THEN 0.0 ` +
+    `ELSE TRY_CAST(${t} AS DOUBLE) END`;
+}
+
+/** Resolves which source column feeds each canonical column, or says what is wrong. */
+function resolveMapping(file: string, header: string[], o: LoadOptions): Map<SourceColumn, string> {
+  const preset = PRESETS[o.preset ?? "canonical"];
+  if (!preset) throw new DataError(file, `unknown preset "${o.preset}" (known: ${Object.keys(PRESETS).join(", ")})`);
+  const have = new Set(header);
+  const m = new Map<SourceColumn, string>();
+  for (const [canon, src] of Object.entries(preset.columns) as [SourceColumn, string][]) if (have.has(src)) m.set(canon, src);
+  for (const [src, canon] of Object.entries(o.map ?? {})) {
+    if (!SOURCE_COLUMNS.includes(canon as SourceColumn))
+      throw new DataError(file, `--map ${src}=${canon}: "${canon}" is not a field (fields: ${SOURCE_COLUMNS.join(", ")})`);
+    if (!have.has(src))
+      throw new DataError(file, `--map ${src}=${canon}: the file has no column "${src}" (columns: ${header.join(", ")})`);
+    m.set(canon as SourceColumn, src);
+  }
+  if (o.universeColumn) {
+    if (!have.has(o.universeColumn))
+      throw new DataError(file, `universe column "${o.universeColumn}" is not in the file (columns: ${header.join(", ")})`);
+    m.set("universe", o.universeColumn);
+  }
+  const missing = REQUIRED.filter((c) => !m.has(c));
+  if (missing.length)
+    throw new DataError(file, `missing required column(s) ${missing.map((c) => `"${preset.columns[c] ?? c}"`).join(", ")} ` +
+      `for ${missing.join(", ")} (the file has: ${header.join(", ")}); map them with --map source=field or a preset`);
+  return m;
+}
+
+interface Instruments {
+  industry: Map<string, string>;
+  listDate: Map<string, string>;
+  totalShares: Map<string, number>;
+  floatShares: Map<string, number>;
+}
+
+async function loadInstruments(con: DuckDBConnection, o: NonNullable<LoadOptions["instruments"]>,
+  norm: (c: string) => string): Promise<Instruments> {
+  if (!existsSync(o.path)) throw new DataError(o.path, "no such file (instruments)");
+  const header = (await rows(con, `DESCRIBE SELECT * FROM ${sourceExpr(o.path)}`)).map((r) => String(r[0]));
+  const col = (name: string): string | undefined => {
+    const mapped = Object.entries(o.map ?? {}).find(([, canon]) => canon === name)?.[0];
+    return mapped ?? (header.includes(name) ? name : undefined);
+  };
+  const code = col("code");
+  if (!code) throw new DataError(o.path, `no "code" column (columns: ${header.join(", ")})`);
+  const pick = ["industry", "list_date", "total_shares", "float_shares"].map((n) => [n, col(n)] as const);
+  const sel = [ident(code), ...pick.map(([n, c]) => (c ? (n === "list_date" ? `CAST(${dateExpr(ident(c))} AS VARCHAR)`
+    : n === "industry" ? ident(c) : numberExpr(ident(c))) : "NULL"))];
+  const data = await rows(con, `SELECT ${sel.join(", ")} FROM ${sourceExpr(o.path)}`);
+  const out: Instruments = { industry: new Map(), listDate: new Map(), totalShares: new Map(), floatShares: new Map() };
+  const sTotal = o.scale?.total_shares ?? 1;
+  const sFloat = o.scale?.float_shares ?? 1;
+  for (const [c, ind, ld, ts, fs] of data) {
+    const k = norm(String(c));
+    if (ind !== null) out.industry.set(k, String(ind));
+    if (ld !== null) out.listDate.set(k, String(ld));
+    if (ts !== null && Number.isFinite(Number(ts))) out.totalShares.set(k, Number(ts) * sTotal);
+    if (fs !== null && Number.isFinite(Number(fs))) out.floatShares.set(k, Number(fs) * sFloat);
+  }
+  return out;
+}
+
+type ColumnKind = "number" | "date" | "text";
+
+/** SQL that reads a source column as the kind it must be; typed columns are used as they are. */
+function typedExpr(col: string, sqlType: string, kind: ColumnKind): string {
+  const t = sqlType.toUpperCase();
+  if (kind === "text") return `CAST(${col} AS VARCHAR)`;
+  if (kind === "date") return t === "DATE" ? col : t.startsWith("TIMESTAMP") ? `CAST(${col} AS DATE)` : dateExpr(col);
+  if (/^(DOUBLE|FLOAT|REAL|DECIMAL|BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER)/.test(t)) return `CAST(${col} AS DOUBLE)`;
+  if (t === "BOOLEAN") return `CAST(${col} AS DOUBLE)`;
+  return numberExpr(col);
+}
+
+/** The source read with DuckDB's typed, parallel reader (`typed`) or as text (`text`). */
+function readExpr(path: string, mode: "typed" | "text"): string {
+  const lower = path.toLowerCase();
+  if (mode === "text" || lower.endsWith(".parquet") || lower.endsWith(".pq")) return sourceExpr(path);
+  const delim = lower.endsWith(".tsv") || lower.endsWith(".tsv.gz") ? ", delim='\\t'" : "";
+  return `read_csv(${q(path)}, header=true${delim})`;
+}
+
+/** Loads a long bar file into a cleaned Panel and the report that accounts for every row. */
+export async function loadBars(path: string, o: LoadOptions = {}): Promise<{ panel: Panel; quality: QualityReport }> {
+  if (!existsSync(path)) throw new DataError(path, "no such file");
+  if (statSync(path).isDirectory()) throw new DataError(path, "is a folder; for a Qlib data directory use loadQlib");
+  if (statSync(path).size === 0) throw new DataError(path, "empty file: expected a header line and rows of daily bars");
+  const con = await connect();
+  try {
+    return await loadWith(con, path, o);
+  } finally {
+    con.closeSync();
+  }
+}
+
+async function loadWith(con: DuckDBConnection, path: string, o: LoadOptions): Promise<{ panel: Panel; quality: QualityReport }> {
+  // Fast path: DuckDB's typed reader. A value it cannot convert past the rows it sniffed makes it
+  // fail; the text path then finds the line and names it.
+  try {
+    return await parseSource(con, path, o, "typed");
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+  }
+  try {
+    return await parseSource(con, path, o, "text");
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(path, `cannot be read as a table: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, mode: "typed" | "text"):
+  Promise<{ panel: Panel; quality: QualityReport }> {
+  const quality = newQualityReport(path);
+  await con.run("DROP TABLE IF EXISTS typed");
+  const src = readExpr(path, mode);
+  const described = (await rows(con, `DESCRIBE SELECT * FROM ${src}`)).map((r) => [String(r[0]), String(r[1])] as const);
+  // A UTF-8 byte-order mark may stay in the first column's name.
+  const header = described.map(([n]) => n.replace(/^\uFEFF/, ""));
+  const mapping = resolveMapping(path, header, o);
+  const preset = PRESETS[o.preset ?? "canonical"];
+  const srcCol = (canon: SourceColumn): string => ident(described[header.indexOf(mapping.get(canon)!)][0]);
+  const srcType = (canon: SourceColumn): string => described[header.indexOf(mapping.get(canon)!)][1];
+  const numericCols = [...mapping.keys()].filter((c) => !TEXT_COLUMNS.has(c));
+  const scaleOf = (c: SourceColumn): number => (o.map?.[mapping.get(c)!] ? 1 : preset.scale[c] ?? 1);
+  for (const c of numericCols) {
+    const f = scaleOf(c);
+    if (f !== 1) quality.conversions.push({ column: mapping.get(c)!, field: c, factor: f, note: `${preset.units[c]} -> canonical units` });
+  }
+
+  // 1. Parse once into a typed table, keeping a flag for every value that would not parse.
+  const nonEmpty = (c: SourceColumn): string => `${srcCol(c)} IS NOT NULL AND trim(CAST(${srcCol(c)} AS VARCHAR)) <> ''`;
+  const parsedCols: [SourceColumn, ColumnKind][] = [["date", "date"], ...numericCols.map((c) => [c, "number"] as [SourceColumn, ColumnKind])];
+  // No row numbers: DuckDB keeps insertion order, so a row's position is its line (plus the header).
+  const parts = [`trim(CAST(${srcCol("code")} AS VARCHAR)) AS code`,
+    mapping.has("industry") ? `CAST(${srcCol("industry")} AS VARCHAR) AS industry` : "NULL AS industry"];
+  parsedCols.forEach(([c, kind], i) => {
+    const e = typedExpr(srcCol(c), srcType(c), kind);
+    parts.push(`${e} AS v${i}`);
+    parts.push(srcType(c).toUpperCase() === "VARCHAR" ? `(${nonEmpty(c)} AND (${e}) IS NULL) AS bad${i}` : `false AS bad${i}`);
+  });
+  await con.run(`CREATE TEMP TABLE typed AS SELECT ${parts.join(", ")} FROM ${src}`);
+  const checks = parsedCols.map((_, i) => `bool_or(bad${i})`);
+  const [anyBad] = await rows(con, `SELECT count(*), ${checks.join(", ")} FROM typed`);
+  quality.rowsIn = Number(anyBad[0]);
+  if (quality.rowsIn === 0) throw new DataError(path, "no data rows after the header");
+  for (let i = 0; i < parsedCols.length; i++) {
+    if (anyBad[i + 1] !== true) continue;
+    const [c] = parsedCols[i];
+    const [[rn, value]] = await rows(con, `SELECT rn, CAST(${srcCol(c)} AS VARCHAR) FROM (SELECT row_number() OVER () AS rn, * ` +
+      `FROM ${src}) WHERE ${nonEmpty(c)} AND (${typedExpr(srcCol(c), srcType(c), parsedCols[i][1])}) IS NULL ORDER BY rn LIMIT 1`);
+    throw new DataError(path, c === "date"
+      ? `cannot parse date "${value}": expected YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD`
+      : `cannot parse "${value}" as a number (${c})`, Number(rn) + 1, mapping.get(c));
+  }
+
+  // 2. Keys as small integers: the calendar and the code list are read once.
+  const calendar = (await rows(con, "SELECT DISTINCT CAST(v0 AS VARCHAR) AS d FROM typed WHERE v0 IS NOT NULL ORDER BY d")).map((r) => String(r[0]));
+  const rawCodes = (await rows(con, "SELECT DISTINCT code FROM typed WHERE code IS NOT NULL AND code <> '' ORDER BY code")).map((r) => String(r[0]));
+  const market: Market = o.market && o.market !== "auto" ? o.market
+    : looksLikeAshare(rawCodes) || rawCodes.slice(0, 50).every((c) => /^\d{6}$/.test(c)) ? "cn"
+    : rawCodes.slice(0, 50).every((c) => /^[A-Z][A-Z0-9.\-]{0,6}$/.test(c)) ? "us" : "other";
+  const norm = market === "cn" ? normalizeAshareCode : (c: string): string => c;
+  const stocks = [...new Set(rawCodes.map(norm))].sort();
+  const stockOfRaw = Int32Array.from(rawCodes.map((c) => stocks.indexOf(norm(c))));
+  // Keys as integers: days since 1970 through a lookup table, codes through a Map (cheaper here
+  // than a join in DuckDB, which would also lose the file's row order).
+  const epochDay = (d: string): number => Math.round(Date.parse(`${d}T00:00:00Z`) / 86400000);
+  const day0 = calendar.length ? epochDay(calendar[0]) : 0;
+  const dayToIdx = new Int32Array(calendar.length ? epochDay(calendar[calendar.length - 1]) - day0 + 1 : 0).fill(-1);
+  calendar.forEach((d, i) => (dayToIdx[epochDay(d) - day0] = i));
+  const codeToStock = new Map(rawCodes.map((c, i) => [c, stockOfRaw[i]]));
+  const sel = ["CAST(date_diff('day', DATE '1970-01-01', v0) AS DOUBLE)", "code",
+    ...numericCols.map((_, i) => {
+      const f = scaleOf(numericCols[i]);
+      const e = `coalesce(v${i + 1}, 'NaN'::DOUBLE)`;
+      return f === 1 ? e : `${e} * ${f}`;
+    })];
+  const data = await columns(con, `SELECT ${sel.join(", ")} FROM typed`, sel.length, quality.rowsIn, new Set([1]));
+  const industryRows = mapping.has("industry")
+    ? await rows(con, "SELECT code, first(industry) FROM typed WHERE industry IS NOT NULL GROUP BY code") : [];
+  const industryOf = new Map(industryRows.map(([c, ind]) => [norm(String(c)), String(ind)]));
+  const instruments = o.instruments ? await loadInstruments(con, o.instruments, norm) : undefined;
+  const num = new Map<SourceColumn, Float64Array>(numericCols.map((c, i) => [c, data[2 + i] as Float64Array]));
+  const codeIdx = Int32Array.from(data[1] as (string | null)[], (c) => (c ? codeToStock.get(c) ?? -1 : -1));
+  const dateIdx = Int32Array.from(data[0] as Float64Array, (x) => (Number.isNaN(x) ? -1 : dayToIdx[x - day0]));
+  return buildPanel({ dateIdx, stockIdx: codeIdx, num, calendar,
+    stocks, industryOf }, market, instruments, o, quality);
+}
+
+interface Columns {
+  dateIdx: Int32Array;
+  stockIdx: Int32Array;
+  num: Map<SourceColumn, Float64Array>;
+  calendar: string[];
+  stocks: string[];
+  industryOf: Map<string, string>;
+}
+
+/** Pivots validated rows into a Panel, applying CLEANING_RULES and deriving what can be derived. */
+function buildPanel(c: Columns, market: Market, inst: Instruments | undefined, o: LoadOptions,
+  quality: QualityReport): { panel: Panel; quality: QualityReport } {
+  const { calendar, stocks } = c;
+  const n = c.dateIdx.length;
+  const D = calendar.length;
+  const S = stocks.length;
+  const line = (i: number): string => `line ${i + 2}`;
+  const where = (i: number): string => `${line(i)} (${stocks[c.stockIdx[i]]} ${calendar[c.dateIdx[i]]})`;
+
+  const get = (f: SourceColumn): Float64Array | undefined => c.num.get(f);
+  const out: Partial<Record<FieldName, Float64Array>> = {};
+  const panelFields: FieldName[] = ["open", "high", "low", "close", "vwap", "volume", "amount", "turnover", "free_turnover",
+    "market_cap", "float_cap", "is_st", "is_suspended", "limit_up", "limit_down", "adj_factor"];
+  const copied = panelFields.filter((f) => get(f as SourceColumn) && !["open", "high", "low", "close"].includes(f));
+  for (const f of panelFields) if (get(f as SourceColumn)) out[f] = emptyField(S, D);
+  out.is_suspended ??= emptyField(S, D, 0);
+  const preClose = get("pre_close") ? emptyField(S, D) : undefined;
+  const universe = get("universe") ? new Uint8Array(S * D) : undefined;
+  const totalSharesCol = get("total_shares") ? emptyField(S, D) : undefined;
+  const floatSharesCol = get("float_shares") ? emptyField(S, D) : undefined;
+  const seen = new Uint8Array(S * D);
+  const industry: (string | null)[] = stocks.map((s) => inst?.industry.get(s) ?? c.industryOf.get(s) ?? null);
+  const [O, H, L, C] = (["open", "high", "low", "close"] as const).map((f) => get(f)!);
+  const vol = get("volume")!;
+  const isTrading = get("is_trading");
+  const uni = get("universe");
+  let sorted = true;
+  let prevKey = -1;
+
+  for (let i = 0; i < n; i++) {
+    const s = c.stockIdx[i];
+    const d = c.dateIdx[i];
+    if (s < 0 || d < 0) {
+      count(quality.rowsDropped, "missing_key");
+      example(quality, "missing_key", line(i));
+      continue;
+    }
+    const cell = s * D + d;
+    if (cell < prevKey) sorted = false;
+    prevKey = cell;
+    if (seen[cell]) {
+      count(quality.rowsDropped, "duplicate_key");
+      example(quality, "duplicate_key", where(i));
+      continue;
+    }
+    const op = O[i];
+    let hi = H[i];
+    let lo = L[i];
+    const cl = C[i];
+    if (!(Number.isFinite(op) && Number.isFinite(hi) && Number.isFinite(lo) && Number.isFinite(cl))) {
+      count(quality.rowsDropped, "missing_price");
+      example(quality, "missing_price", where(i));
+      continue;
+    }
+    if (op <= 0 || hi <= 0 || lo <= 0 || cl <= 0) {
+      count(quality.rowsDropped, "non_positive_price");
+      example(quality, "non_positive_price", where(i));
+      continue;
+    }
+    seen[cell] = 1;
+    quality.rowsKept++;
+    if (hi < Math.max(op, cl, lo) || lo > Math.min(op, cl, hi)) {
+      count(quality.rowsFlagged, "high_low_inconsistent");
+      example(quality, "high_low_inconsistent", where(i));
+      hi = Math.max(op, hi, lo, cl);
+      lo = Math.min(op, hi, lo, cl);
+    }
+    out.open![cell] = op;
+    out.high![cell] = hi;
+    out.low![cell] = lo;
+    out.close![cell] = cl;
+    let inf = false;
+    for (const f of copied) {
+      const v = get(f as SourceColumn)![i];
+      if (v === Infinity || v === -Infinity) inf = true;
+      out[f]![cell] = Number.isFinite(v) ? v : NaN;
+    }
+    if (preClose) preClose[cell] = get("pre_close")![i];
+    if (totalSharesCol) totalSharesCol[cell] = get("total_shares")![i];
+    if (floatSharesCol) floatSharesCol[cell] = get("float_shares")![i];
+    if (inf) {
+      count(quality.rowsFlagged, "non_finite_value");
+      example(quality, "non_finite_value", where(i));
+    }
+    if (isTrading && isTrading[i] === 0) out.is_suspended[cell] = 1;
+    if (universe) universe[cell] = uni![i] === 1 ? 1 : 0;
+    if (vol[i] === 0) {
+      out.is_suspended[cell] = 1;
+      count(quality.rowsFlagged, "zero_volume");
+    }
+  }
+  if (!sorted) quality.rowsFlagged.unsorted_rows = 0; // accepted as they are; noted, nothing lost
+
+  // Gaps inside each stock's span: the stock was listed but has no bar. Marked suspended.
+  const first = new Int32Array(S).fill(-1);
+  const last = new Int32Array(S).fill(-1);
+  for (let s = 0; s < S; s++) {
+    for (let d = 0; d < D; d++) if (seen[s * D + d]) { if (first[s] < 0) first[s] = d; last[s] = d; }
+    for (let d = first[s] + 1; d < last[s]; d++) {
+      if (seen[s * D + d]) continue;
+      out.is_suspended[s * D + d] = 1;
+      count(quality.cells, "gap");
+      example(quality, "gap", `${stocks[s]} ${calendar[d]}`);
+    }
+  }
+
+  const derived = quality.derived;
+  // Market capitalisation and share counts, from raw prices (before any adjustment).
+  const sharesOf = (m: Map<string, number> | undefined, col: Float64Array | undefined, s: number, d: number): number =>
+    col ? col[s * D + d] : m?.get(stocks[s]) ?? NaN;
+  const haveTotal = !!totalSharesCol || !!inst?.totalShares.size;
+  const haveFloat = !!floatSharesCol || !!inst?.floatShares.size;
+  if (!out.market_cap && haveTotal) {
+    out.market_cap = emptyField(S, D);
+    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++)
+      out.market_cap[s * D + d] = out.close![s * D + d] * sharesOf(inst?.totalShares, totalSharesCol, s, d);
+    derived.push({ field: "market_cap", how: `close x total shares${totalSharesCol ? "" : " (one static share count per stock from the instruments file)"}` });
+  }
+  if (!out.float_cap && haveFloat) {
+    out.float_cap = emptyField(S, D);
+    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++)
+      out.float_cap[s * D + d] = out.close![s * D + d] * sharesOf(inst?.floatShares, floatSharesCol, s, d);
+    derived.push({ field: "float_cap", how: "close x float shares" });
+  }
+  if (!out.turnover && haveTotal) {
+    out.turnover = emptyField(S, D);
+    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++)
+      out.turnover[s * D + d] = out.volume![s * D + d] / sharesOf(inst?.totalShares, totalSharesCol, s, d);
+    derived.push({ field: "turnover", how: "volume / total shares" });
+  }
+  if (!out.free_turnover && haveFloat) {
+    out.free_turnover = emptyField(S, D);
+    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++)
+      out.free_turnover[s * D + d] = out.volume![s * D + d] / sharesOf(inst?.floatShares, floatSharesCol, s, d);
+    derived.push({ field: "free_turnover", how: "volume / float shares" });
+  }
+  if (!out.vwap) {
+    out.vwap = emptyField(S, D);
+    if (out.amount) {
+      let typical = 0;
+      for (let k = 0; k < S * D; k++) {
+        const v = out.amount[k] / out.volume![k];
+        const ok = Number.isFinite(v) && v >= out.low![k] * 0.999 && v <= out.high![k] * 1.001;
+        out.vwap[k] = ok ? v : (out.high![k] + out.low![k] + out.close![k]) / 3;
+        if (!ok && Number.isFinite(out.close![k])) typical++;
+      }
+      derived.push({ field: "vwap", how: `amount / volume (typical price (h + l + c) / 3 on ${typical} bars where that fell outside [low, high] or volume was 0)` });
+    } else {
+      for (let k = 0; k < S * D; k++) out.vwap[k] = (out.high![k] + out.low![k] + out.close![k]) / 3;
+      derived.push({ field: "vwap", how: "typical price (high + low + close) / 3: the source has no amount" });
+    }
+  }
+  if (!out.amount) {
+    out.amount = emptyField(S, D);
+    for (let k = 0; k < S * D; k++) out.amount[k] = out.vwap[k] * out.volume![k];
+    derived.push({ field: "amount", how: "vwap x volume" });
+  }
+  if (!out.is_st) {
+    out.is_st = emptyField(S, D, 0);
+    derived.push({ field: "is_st", how: "not in the source: no stock is treated as ST" });
+  }
+
+  // Price limits and suspicious moves, on raw prices.
+  const lim = market === "cn";
+  const inferLimits = lim && !out.limit_up;
+  if (inferLimits) {
+    out.limit_up = emptyField(S, D, 0);
+    out.limit_down = emptyField(S, D, 0);
+    derived.push({ field: "limit_up, limit_down", how: "inferred: close at the board's limit price from the previous close (main 10%, ST 5%, ChiNext and STAR 20% after their reforms)" });
+  }
+  for (let s = 0; s < S; s++) {
+    let prev = NaN;
+    for (let d = 0; d < D; d++) {
+      const k = s * D + d;
+      const cl = out.close![k];
+      if (!Number.isFinite(cl)) continue;
+      const pc = preClose && Number.isFinite(preClose[k]) ? preClose[k] : prev;
+      if (Number.isFinite(pc) && d !== first[s]) {
+        const r = cl / pc - 1;
+        if (lim) {
+          const L = priceLimit(stocks[s], calendar[d], out.is_st![k] === 1);
+          const up = Math.round(pc * (1 + L) * 100) / 100;
+          const down = Math.round(pc * (1 - L) * 100) / 100;
+          if (inferLimits) {
+            if (cl >= up - 0.005) out.limit_up![k] = 1;
+            if (cl <= down + 0.005) out.limit_down![k] = 1;
+          }
+          if (!out.adj_factor && Math.abs(r) > L + 0.011) {
+            count(quality.rowsFlagged, "move_beyond_price_limit");
+            example(quality, "move_beyond_price_limit", `${stocks[s]} ${calendar[d]} (${(r * 100).toFixed(1)}%)`);
+          }
+        } else if (!out.adj_factor && Math.abs(r) > 0.4) {
+          count(quality.rowsFlagged, "extreme_move");
+          example(quality, "extreme_move", `${stocks[s]} ${calendar[d]} (${(r * 100).toFixed(1)}%)`);
+        }
+      }
+      prev = cl;
+    }
+  }
+  if (out.limit_up && out.limit_down) {
+    quality.cells.limit_up = out.limit_up.reduce((a, b) => a + (b === 1 ? 1 : 0), 0);
+    quality.cells.limit_down = out.limit_down.reduce((a, b) => a + (b === 1 ? 1 : 0), 0);
+  }
+  quality.cells.suspended = out.is_suspended.reduce((a, b) => a + b, 0);
+
+  // Adjustment: adjusted = raw x adj_factor (backward adjustment: no look-ahead); volume / factor.
+  let priceBasis = o.priceBasis ?? "raw: as given in the source, no adjustment factor";
+  if (out.adj_factor) {
+    for (let k = 0; k < S * D; k++) {
+      const f = out.adj_factor[k];
+      if (!Number.isFinite(f)) continue;
+      for (const p of ["open", "high", "low", "close", "vwap"] as const) out[p]![k] *= f;
+      out.volume![k] /= f;
+    }
+    priceBasis = "adjusted: raw x adj_factor (backward adjusted, no look-ahead); volume / adj_factor";
+  }
+  quality.priceBasis = priceBasis;
+  quality.stocks = S;
+  quality.dates = D;
+  checkAccounting(quality);
+  const listDate = stocks.map((s, i) => inst?.listDate.get(s) ?? (first[i] >= 0 ? calendar[first[i]] : null));
+  const panel: Panel = { calendar, stocks, fields: out, industry, listDate, indexWeights: {}, universe, priceBasis, market };
+  return { panel, quality };
+}

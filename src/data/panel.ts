@@ -1,0 +1,89 @@
+/**
+ * The Panel: every field of a market as a dense [stocks x dates] Float64Array, stock-major
+ * (index s * D + d), NaN where missing, with the trading calendar and the stock list. It is the one
+ * shape every stage speaks (DESIGN.md section 4).
+ */
+
+/** Canonical numeric fields and their units. */
+export const FIELD_UNITS = {
+  open: "price", high: "price", low: "price", close: "price", vwap: "price",
+  volume: "shares", amount: "currency",
+  turnover: "fraction of shares outstanding", free_turnover: "fraction of free-float shares",
+  market_cap: "currency", float_cap: "currency",
+  is_st: "0/1", is_suspended: "0/1", limit_up: "0/1", limit_down: "0/1",
+  adj_factor: "multiplier (adjusted = raw x factor)",
+} as const;
+export type FieldName = keyof typeof FIELD_UNITS;
+export const FIELD_NAMES = Object.keys(FIELD_UNITS) as FieldName[];
+export const PRICE_FIELDS: FieldName[] = ["open", "high", "low", "close", "vwap"];
+
+export type Market = "cn" | "us" | "other";
+
+export interface Panel {
+  /** Trading dates, sorted, as YYYY-MM-DD. */
+  readonly calendar: string[];
+  /** Stock codes, in row order. */
+  readonly stocks: string[];
+  readonly fields: Partial<Record<FieldName, Float64Array>>;
+  /** Industry code per stock (static), or null where unknown. */
+  readonly industry: (string | null)[];
+  /** Listing date per stock where known (else the first observed date is used). */
+  readonly listDate: (string | null)[];
+  /** Index weights per index name: [stocks x dates], 0 where not a member; each date sums to 1. */
+  readonly indexWeights: Record<string, Float64Array>;
+  /** Point-in-time universe membership [stocks x dates] (1 = in the universe), when given. */
+  readonly universe?: Uint8Array;
+  /** Whether the price fields are adjusted for corporate actions, and how. */
+  readonly priceBasis: string;
+  readonly market: Market;
+}
+
+export function panelSize(p: Panel): { S: number; D: number } {
+  return { S: p.stocks.length, D: p.calendar.length };
+}
+
+/** A field that must exist; names the field and what the panel has otherwise. */
+export function field(p: Panel, name: FieldName): Float64Array {
+  const f = p.fields[name];
+  if (!f) throw new Error(`the panel has no field "${name}" (it has: ${Object.keys(p.fields).join(", ")})`);
+  return f;
+}
+
+export function emptyField(S: number, D: number, fill = NaN): Float64Array {
+  return new Float64Array(S * D).fill(fill);
+}
+
+/** The stock's time series of a field as a view (no copy). */
+export function series(f: Float64Array, s: number, D: number): Float64Array {
+  return f.subarray(s * D, (s + 1) * D);
+}
+
+/** Board of an A-share code (SH600000, 600000.SH, sh.600000): its daily price-limit regime. */
+export type Board = "main" | "chinext" | "star" | "bse" | "unknown";
+export function boardOf(code: string): Board {
+  const digits = code.replace(/\D/g, "");
+  if (digits.length !== 6) return "unknown";
+  if (digits.startsWith("688") || digits.startsWith("689")) return "star";
+  if (digits.startsWith("300") || digits.startsWith("301")) return "chinext";
+  if (/^(8|4)/.test(digits)) return "bse";
+  if (/^(60|00)/.test(digits)) return "main";
+  return "unknown";
+}
+
+/**
+ * The daily price limit of an A-share on a date, as a fraction: main board 10%, ST 5%, ChiNext 20%
+ * from its reform on 2020-08-24 (10% before), STAR 20%, Beijing 30%.
+ */
+export function priceLimit(code: string, date: string, isSt: boolean): number {
+  const b = boardOf(code);
+  if (b === "star") return 0.2;
+  if (b === "bse") return 0.3;
+  if (b === "chinext") return date >= "2020-08-24" ? 0.2 : isSt ? 0.05 : 0.1;
+  return isSt ? 0.05 : 0.1;
+}
+
+/** A-share codes look like SH600000, SZ000001, 600000.SH or sh.600000. */
+export function looksLikeAshare(codes: string[]): boolean {
+  const sample = codes.slice(0, 50);
+  return sample.length > 0 && sample.every((c) => /^(SH|SZ|BJ)\d{6}$|^\d{6}\.(SH|SZ|BJ)$|^(sh|sz|bj)\.\d{6}$/i.test(c));
+}

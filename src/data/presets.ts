@@ -1,0 +1,85 @@
+/**
+ * Column presets for common Chinese data sources, converting their units to the canonical ones:
+ * Tushare (`daily`, `daily_basic`, `adj_factor`, merged on ts_code and trade_date), AKShare
+ * (stock_zh_a_hist, Chinese column names) and Baostock (query_history_k_data_plus).
+ */
+
+/** The columns a bar file can map to: the panel's fields plus keys and static attributes. */
+export type SourceColumn =
+  | "date" | "code" | "open" | "high" | "low" | "close" | "pre_close" | "vwap" | "volume" | "amount" | "turnover"
+  | "free_turnover" | "market_cap" | "float_cap" | "total_shares" | "float_shares" | "is_st" | "is_suspended"
+  | "is_trading" | "limit_up" | "limit_down" | "adj_factor" | "industry" | "universe";
+
+export const SOURCE_COLUMNS: SourceColumn[] = [
+  "date", "code", "open", "high", "low", "close", "pre_close", "vwap", "volume", "amount", "turnover", "free_turnover",
+  "market_cap", "float_cap", "total_shares", "float_shares", "is_st", "is_suspended", "is_trading", "limit_up",
+  "limit_down", "adj_factor", "industry", "universe",
+];
+
+export interface Preset {
+  name: string;
+  /** canonical column -> the source's column name (absent columns are optional). */
+  columns: Partial<Record<SourceColumn, string>>;
+  /** canonical column -> factor that converts the source's unit to the canonical one. */
+  scale: Partial<Record<SourceColumn, number>>;
+  /** Why each factor: shown in the quality report. */
+  units: Partial<Record<SourceColumn, string>>;
+}
+
+const canonical: Preset = {
+  name: "canonical",
+  columns: Object.fromEntries(SOURCE_COLUMNS.map((c) => [c, c])),
+  scale: {},
+  units: {},
+};
+
+export const PRESETS: Record<string, Preset> = {
+  canonical,
+  tushare: {
+    name: "tushare",
+    columns: {
+      date: "trade_date", code: "ts_code", open: "open", high: "high", low: "low", close: "close", pre_close: "pre_close",
+      volume: "vol", amount: "amount", turnover: "turnover_rate", free_turnover: "turnover_rate_f",
+      market_cap: "total_mv", float_cap: "circ_mv", total_shares: "total_share", float_shares: "float_share",
+      adj_factor: "adj_factor", industry: "industry",
+    },
+    scale: {
+      volume: 100, amount: 1000, turnover: 0.01, free_turnover: 0.01, market_cap: 1e4, float_cap: 1e4,
+      total_shares: 1e4, float_shares: 1e4,
+    },
+    units: {
+      volume: "lots of 100 shares", amount: "thousands of CNY", turnover: "percent", free_turnover: "percent",
+      market_cap: "10,000 CNY", float_cap: "10,000 CNY", total_shares: "10,000 shares", float_shares: "10,000 shares",
+    },
+  },
+  akshare: {
+    name: "akshare",
+    columns: {
+      date: "日期", code: "股票代码", open: "开盘", close: "收盘", high: "最高", low: "最低", volume: "成交量",
+      amount: "成交额", turnover: "换手率",
+    },
+    scale: { volume: 100, turnover: 0.01 },
+    units: { volume: "lots of 100 shares", turnover: "percent" },
+  },
+  baostock: {
+    name: "baostock",
+    columns: {
+      date: "date", code: "code", open: "open", high: "high", low: "low", close: "close", pre_close: "preclose",
+      volume: "volume", amount: "amount", turnover: "turn", is_trading: "tradestatus", is_st: "isST",
+    },
+    scale: { turnover: 0.01 },
+    units: { turnover: "percent" },
+  },
+};
+
+/** 600000.SH, sh.600000, SH600000 and a bare 600000 all become SH600000 (Qlib's form). */
+export function normalizeAshareCode(code: string): string {
+  const c = code.trim();
+  let m = /^(\d{6})\.(SH|SZ|BJ)$/i.exec(c);
+  if (m) return m[2].toUpperCase() + m[1];
+  m = /^(SH|SZ|BJ)\.?(\d{6})$/i.exec(c);
+  if (m) return m[1].toUpperCase() + m[2];
+  m = /^(\d{6})$/.exec(c);
+  if (m) return (/^[69]/.test(c) ? "SH" : /^[48]/.test(c) ? "BJ" : "SZ") + c;
+  return c;
+}

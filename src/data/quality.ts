@@ -1,0 +1,55 @@
+/**
+ * The data-quality report: every input row is accounted for. rowsIn = rowsKept + the sum of
+ * rowsDropped; flagged rows are kept (and repaired or marked), cells count what the panel filled.
+ */
+export interface QualityReport {
+  source: string;
+  rowsIn: number;
+  rowsKept: number;
+  /** Rows removed, by reason. */
+  rowsDropped: Record<string, number>;
+  /** Rows kept but repaired or marked, by reason. */
+  rowsFlagged: Record<string, number>;
+  /** Panel cells, by what they are (gaps inside a stock's span, cells at a price limit...). */
+  cells: Record<string, number>;
+  /** Fields derived from others, and how. */
+  derived: { field: string; how: string }[];
+  /** Unit conversions applied to the source's columns. */
+  conversions: { column: string; field: string; factor: number; note: string }[];
+  priceBasis: string;
+  stocks: number;
+  dates: number;
+  /** Examples of each reason (file line numbers or stock/date), a few per reason. */
+  examples: Record<string, string[]>;
+}
+
+export function newQualityReport(source: string): QualityReport {
+  return {
+    source, rowsIn: 0, rowsKept: 0, rowsDropped: {}, rowsFlagged: {}, cells: {}, derived: [], conversions: [],
+    priceBasis: "", stocks: 0, dates: 0, examples: {},
+  };
+}
+
+export function count(bucket: Record<string, number>, reason: string, n = 1): void {
+  bucket[reason] = (bucket[reason] ?? 0) + n;
+}
+
+export function example(q: QualityReport, reason: string, where: string): void {
+  const list = (q.examples[reason] ??= []);
+  if (list.length < 5) list.push(where);
+}
+
+/** rowsIn = rowsKept + dropped, or an error that says by how much it fails. */
+export function checkAccounting(q: QualityReport): void {
+  const dropped = Object.values(q.rowsDropped).reduce((a, b) => a + b, 0);
+  if (q.rowsIn !== q.rowsKept + dropped)
+    throw new Error(`${q.source}: ${q.rowsIn} rows in, but ${q.rowsKept} kept + ${dropped} dropped`);
+}
+
+/** Unusable input: names the file, line and column, and what was expected. */
+export class DataError extends Error {
+  constructor(readonly file: string, message: string, readonly line?: number, readonly column?: string) {
+    super(`${file}${line !== undefined ? `, line ${line}` : ""}${column ? `, column "${column}"` : ""}: ${message}`);
+    this.name = "DataError";
+  }
+}
