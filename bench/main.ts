@@ -1,4 +1,4 @@
 /** `npm run bench -- WHAT [options]`: see src/cli/bench.ts. */
 import { runBench } from "../src/cli/bench.js";
 
-process.exitCode = runBench(process.argv.slice(2));
+process.exitCode = await runBench(process.argv.slice(2));

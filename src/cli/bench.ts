@@ -2,6 +2,7 @@
  * Benchmarks that print one JSON line each. Speed is measured here, never asserted in tests.
  *
  *   npm run bench -- train [--threads N] [--batch 512] [--steps 5] [--peer]
+ *   npm run bench -- load [FILE] [--peer]
  *   alphanet bench train ...
  *
  * --peer also runs ../shared/bench/torch_reference.py with the same settings, once with PyTorch's
@@ -12,8 +13,7 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { AlphaNetV4 } from "../models/index.js";
-import { getNumThreads, manualSeed, noGrad, optim, randn, scope, setNumThreads, torchVersion } from "../engine/index.js";
+import { loadBars } from "../data/index.js";
 
 // dist/src/cli -> the package root; the peers sit in ../shared beside the checkout.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -43,7 +43,10 @@ export function runPeer(args: string[], tuned: boolean): Json {
   return { ...JSON.parse(line), env: tuned ? "tuned" : "default" };
 }
 
-export function benchTrain(o: { threads: number; batch: number; steps: number; features: number; seq: number; aux: number }): Json {
+export async function benchTrain(o: { threads: number; batch: number; steps: number; features: number; seq: number; aux: number }): Promise<Json> {
+  // Loaded here, not at the top: the load benchmark must not carry libtorch in its memory.
+  const { getNumThreads, manualSeed, noGrad, optim, randn, scope, setNumThreads, torchVersion } = await import("../engine/index.js");
+  const { AlphaNetV4 } = await import("../models/index.js");
   setNumThreads(o.threads);
   manualSeed(0);
   const net = new AlphaNetV4({ features: o.features, seqLen: o.seq, auxImages: o.aux });
@@ -81,8 +84,23 @@ export function benchTrain(o: { threads: number; batch: number; steps: number; f
   };
 }
 
+/** Loads a bar file into validated Panels (the A-share file of ../shared/data by default). */
+export async function benchLoad(file: string): Promise<Json> {
+  const isAshare = file.includes("ashare-2017-2019");
+  const t = process.hrtime.bigint();
+  const { panel, quality } = await loadBars(file, isAshare ? {
+    instruments: { path: file.replace(".csv.gz", "-stocks.csv"), map: { total_shares_10k: "total_shares" }, scale: { total_shares: 1e4 } },
+  } : {});
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  return {
+    engine: "alphanet", what: "load", file, rows: quality.rowsIn, rows_per_s: quality.rowsIn / seconds, seconds,
+    stocks: panel.stocks.length, dates: panel.calendar.length, validated: true,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
 /** `alphanet bench WHAT [options]`; returns the process exit code. */
-export function runBench(argv: string[]): number {
+export async function runBench(argv: string[]): Promise<number> {
   const [what = "train", ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
@@ -101,7 +119,7 @@ export function runBench(argv: string[]): number {
   const n = (k: keyof typeof values): number => Number(values[k]);
   if (what === "train") {
     const o = { threads: n("threads"), batch: n("batch"), steps: n("steps"), features: n("features"), seq: n("seq"), aux: n("aux") };
-    const ours = benchTrain(o);
+    const ours = await benchTrain(o);
     console.log(JSON.stringify(ours));
     if (values.peer) {
       const args = ["--threads", String(o.threads), "--batch", String(o.batch), "--steps", String(o.steps),
@@ -118,6 +136,23 @@ export function runBench(argv: string[]): number {
     }
     return 0;
   }
-  console.error(`unknown benchmark "${what}": use train`);
+  if (what === "load") {
+    const file = rest.find((a) => !a.startsWith("--")) ?? resolve(ROOT, "../shared/data/ashare-2017-2019.csv.gz");
+    const ours = await benchLoad(file);
+    console.log(JSON.stringify(ours));
+    if (values.peer) {
+      const r = spawnSync("/usr/bin/python3", [resolve(ROOT, "../shared/bench/pandas_load_reference.py"), file, "--json"], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`pandas_load_reference.py failed: ${r.stderr}`);
+      const peer = JSON.parse(r.stdout.trim().split("\n").pop()!) as Json;
+      console.log(JSON.stringify(peer));
+      console.log(JSON.stringify({
+        ratio_vs: "pandas",
+        rows_per_s: (ours.rows_per_s as number) / (peer.rows_per_s as number),
+        peak_rss: (ours.peak_rss_mb as number) / (peer.peak_rss_mb as number),
+      }));
+    }
+    return 0;
+  }
+  console.error(`unknown benchmark "${what}": use train or load`);
   return 2;
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** The `alphanet` command line. */
-import { runBench } from "./bench.js";
-import { benchTrain } from "./bench.js";
+import { benchTrain, runBench } from "./bench.js";
 
 const HELP = `alphanet: mine stock-selection alphas with AlphaNetV4
 
@@ -13,7 +12,7 @@ commands:
 
 Run 'alphanet <command> --help' for a command's options.`;
 
-function demo(argv: string[]): number {
+async function demo(argv: string[]): Promise<number> {
   if (argv.includes("--help")) {
     console.log("alphanet demo: trains the AlphaNetV4 benchmark network on random data and reports its speed.");
     return 0;
@@ -22,12 +21,12 @@ function demo(argv: string[]): number {
   // the benchmark network on random tensors and says so.
   console.log("alphanet demo: the data pipeline is not built yet; training the AlphaNetV4 network of DESIGN.md");
   console.log("section 6 (K = 103, T = 20, batch 512) on random data to show the engine at work.");
-  const r = benchTrain({ threads: 1, batch: 512, steps: 5, features: 103, seq: 20, aux: 2 });
+  const r = await benchTrain({ threads: 1, batch: 512, steps: 5, features: 103, seq: 20, aux: 2 });
   console.log(JSON.stringify(r));
   return 0;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case undefined:
@@ -46,4 +45,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

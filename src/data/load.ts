@@ -49,12 +49,16 @@ const FLAG_COLUMNS = new Set<SourceColumn>(["is_st", "is_suspended", "is_trading
 const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
+/** The delimiter is fixed by the extension: sniffing it fails on files with a short last line. */
+function csvDialect(lowerPath: string): string {
+  return /\.tsv(\.gz)?$/.test(lowerPath) ? "delim='\\t', quote='\"'" : "delim=',', quote='\"'";
+}
+
 function sourceExpr(path: string): string {
   const lower = path.toLowerCase();
   if (lower.endsWith(".parquet") || lower.endsWith(".pq")) return `read_parquet(${q(path)})`;
   // Everything as text: our own parsing reports the line and column of a bad value.
-  const delim = lower.endsWith(".tsv") || lower.endsWith(".tsv.gz") ? ", delim='\\t'" : "";
-  return `read_csv(${q(path)}, all_varchar=true, header=true, null_padding=true, auto_detect=true${delim})`;
+  return `read_csv(${q(path)}, all_varchar=true, header=true, null_padding=true, ${csvDialect(lower)})`;
 }
 
 async function connect(): Promise<DuckDBConnection> {
@@ -184,8 +188,7 @@ function typedExpr(col: string, sqlType: string, kind: ColumnKind): string {
 function readExpr(path: string, mode: "typed" | "text"): string {
   const lower = path.toLowerCase();
   if (mode === "text" || lower.endsWith(".parquet") || lower.endsWith(".pq")) return sourceExpr(path);
-  const delim = lower.endsWith(".tsv") || lower.endsWith(".tsv.gz") ? ", delim='\\t'" : "";
-  return `read_csv(${q(path)}, header=true${delim})`;
+  return `read_csv(${q(path)}, header=true, ${csvDialect(lower)})`;
 }
 
 /** Loads a long bar file into a cleaned Panel and the report that accounts for every row. */
@@ -344,8 +347,8 @@ function buildPanel(c: Columns, market: Market, inst: Instruments | undefined, o
       continue;
     }
     const cell = s * D + d;
-    if (cell < prevKey) sorted = false;
-    prevKey = cell;
+    if (d * S + s < prevKey) sorted = false;
+    prevKey = d * S + s;
     if (seen[cell]) {
       count(quality.rowsDropped, "duplicate_key");
       example(quality, "duplicate_key", where(i));
@@ -397,7 +400,7 @@ function buildPanel(c: Columns, market: Market, inst: Instruments | undefined, o
       count(quality.rowsFlagged, "zero_volume");
     }
   }
-  if (!sorted) quality.rowsFlagged.unsorted_rows = 0; // accepted as they are; noted, nothing lost
+  if (!sorted) quality.notes.push("rows were not sorted by (date, code): accepted as they are, nothing lost");
 
   // Gaps inside each stock's span: the stock was listed but has no bar. Marked suspended.
   const first = new Int32Array(S).fill(-1);
@@ -522,6 +525,10 @@ function buildPanel(c: Columns, market: Market, inst: Instruments | undefined, o
     }
     priceBasis = "adjusted: raw x adj_factor (backward adjusted, no look-ahead); volume / adj_factor";
   }
+  const noIndustry = stocks.filter((_, i) => industry[i] === null);
+  if (noIndustry.length)
+    quality.notes.push(`${noIndustry.length} stock(s) without an industry: ${noIndustry.slice(0, 10).join(", ")}` +
+      `${noIndustry.length > 10 ? ", ..." : ""} (they form an "unknown" industry downstream)`);
   quality.priceBasis = priceBasis;
   quality.stocks = S;
   quality.dates = D;

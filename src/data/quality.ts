@@ -19,6 +19,8 @@ export interface QualityReport {
   priceBasis: string;
   stocks: number;
   dates: number;
+  /** Remarks that need no count (e.g. unsorted input). */
+  notes: string[];
   /** Examples of each reason (file line numbers or stock/date), a few per reason. */
   examples: Record<string, string[]>;
 }
@@ -26,7 +28,7 @@ export interface QualityReport {
 export function newQualityReport(source: string): QualityReport {
   return {
     source, rowsIn: 0, rowsKept: 0, rowsDropped: {}, rowsFlagged: {}, cells: {}, derived: [], conversions: [],
-    priceBasis: "", stocks: 0, dates: 0, examples: {},
+    priceBasis: "", stocks: 0, dates: 0, notes: [], examples: {},
   };
 }
 

@@ -1,0 +1,168 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { DataError, type Panel, loadBars, syntheticMarket } from "../../src/data/index.js";
+import { FIXTURES, SHARED } from "../helpers.js";
+
+const SP500 = join(SHARED, "data/sp500-2013-2018.csv.gz");
+const ASHARE = join(SHARED, "data/ashare-2017-2019.csv.gz");
+const ASHARE_STOCKS = join(SHARED, "data/ashare-2017-2019-stocks.csv");
+
+/** Gaps counted the naive way: per stock, calendar dates between its first and last row, less its rows. */
+function naiveGaps(path: string): { rows: number; gaps: number } {
+  const lines = gunzipSync(readFileSync(path)).toString("utf8").trim().split("\n").slice(1);
+  const dates = new Set<string>();
+  const byStock = new Map<string, Set<string>>();
+  for (const l of lines) {
+    const [d, c] = l.split(",");
+    dates.add(d);
+    (byStock.get(c) ?? byStock.set(c, new Set()).get(c)!).add(d);
+  }
+  const cal = [...dates].sort();
+  let gaps = 0;
+  for (const ds of byStock.values()) {
+    const sorted = [...ds].sort();
+    const a = cal.indexOf(sorted[0]);
+    const b = cal.indexOf(sorted[sorted.length - 1]);
+    gaps += b - a + 1 - ds.size;
+  }
+  return { rows: lines.length, gaps };
+}
+
+test("S&P 500 file: its 12 high/low violations and 60 gaps are found, and every row is accounted for", async () => {
+  const { panel, quality } = await loadBars(SP500, { priceBasis: "split-adjusted" });
+  assert.equal(quality.rowsIn, 619029);
+  assert.equal(quality.rowsFlagged.high_low_inconsistent, 12);
+  assert.ok(quality.examples.high_low_inconsistent.some((e) => e.includes("CHD 2014-05-19")));
+  assert.equal(quality.cells.gap, 60);
+  assert.equal(quality.cells.gap, naiveGaps(SP500).gaps);
+  assert.ok(quality.examples.extreme_move.some((e) => e.startsWith("DISCA 2014-08-07")), "the DISCA split is flagged");
+  const dropped = Object.values(quality.rowsDropped).reduce((a, b) => a + b, 0);
+  assert.equal(quality.rowsIn, quality.rowsKept + dropped);
+  assert.equal(panel.stocks.length, 505);
+  assert.equal(panel.market, "us");
+  // The repaired rows are consistent.
+  const { high, low, open, close } = panel.fields;
+  for (let k = 0; k < high!.length; k++) {
+    if (!Number.isFinite(close![k])) continue;
+    assert.ok(high![k] >= Math.max(open![k], close![k]) && low![k] <= Math.min(open![k], close![k]));
+  }
+});
+
+test("A-share file: loads with its instruments; gaps equal a naive count; caps and turnover are derived", async () => {
+  const { panel, quality } = await loadBars(ASHARE, {
+    instruments: { path: ASHARE_STOCKS, map: { total_shares_10k: "total_shares" }, scale: { total_shares: 1e4 } },
+  });
+  const naive = naiveGaps(ASHARE);
+  assert.equal(quality.rowsIn, naive.rows);
+  assert.equal(quality.rowsKept + Object.values(quality.rowsDropped).reduce((a, b) => a + b, 0), quality.rowsIn);
+  assert.equal(quality.cells.gap, naive.gaps);
+  assert.equal(panel.market, "cn");
+  assert.equal(panel.stocks.length, 772);
+  // One stock has no industry in either file (SH600747 is blank in both); the report says so.
+  assert.deepEqual(panel.stocks.filter((_, i) => panel.industry[i] === null), ["SH600747"]);
+  assert.match(quality.notes.join(), /1 stock\(s\) without an industry: SH600747/);
+  assert.ok(quality.derived.some((d) => d.field === "market_cap") && quality.derived.some((d) => d.field === "vwap"));
+  assert.ok(quality.cells.limit_up > 0 && quality.cells.limit_down > 0);
+});
+
+const BROKEN: Record<string, { error?: RegExp; dropped?: Record<string, number>; flagged?: Record<string, number> }> = {
+  "empty.csv": { error: /empty\.csv: empty file/ },
+  "header_only.csv": { error: /header_only\.csv: no data rows/ },
+  "missing_column.csv": { error: /missing_column\.csv: missing required column\(s\) "volume"/ },
+  "wrong_types.csv": { error: /wrong_types\.csv, line 3, column "close": cannot parse "abc" as a number/ },
+  "bad_date.csv": { error: /bad_date\.csv, line 3, column "date": cannot parse date "2019-13-45"/ },
+  "duplicate_keys.csv": { dropped: { duplicate_key: 1 } },
+  "unsorted.csv": { dropped: {} },
+  "bom.csv": { dropped: {} },
+  "crlf.csv": { dropped: {} },
+  "quoted_commas.csv": { dropped: {} },
+  "nan_inf.csv": { dropped: { missing_price: 1 }, flagged: { non_finite_value: 1 } },
+  "negative_price.csv": { dropped: { non_positive_price: 2 } },
+  "truncated.csv": { dropped: { missing_price: 1 } },
+};
+
+for (const [file, want] of Object.entries(BROKEN)) {
+  test(`broken input ${file}: ${want.error ? "a DataError naming the file" : "its documented outcome"}`, async () => {
+    const path = join(FIXTURES, "broken", file);
+    if (want.error) {
+      await assert.rejects(loadBars(path), (e: Error) => e instanceof DataError && want.error!.test(e.message));
+      return;
+    }
+    const { quality } = await loadBars(path);
+    assert.deepEqual(quality.rowsDropped, want.dropped);
+    if (want.flagged) assert.deepEqual(quality.rowsFlagged, want.flagged);
+    assert.equal(quality.rowsKept + Object.values(quality.rowsDropped).reduce((a, b) => a + b, 0), quality.rowsIn);
+  });
+}
+
+test("unsorted, BOM and CRLF files load to the same panel as the sorted file", async () => {
+  const ref = (await loadBars(join(FIXTURES, "broken", "sorted.csv"))).panel;
+  for (const f of ["unsorted.csv", "bom.csv", "crlf.csv"]) {
+    const { panel, quality } = await loadBars(join(FIXTURES, "broken", f));
+    assert.deepEqual(panel.calendar, ref.calendar, f);
+    assert.deepEqual(panel.stocks, ref.stocks, f);
+    assert.deepEqual([...panel.fields.close!], [...ref.fields.close!], f);
+    assert.deepEqual(panel.industry, ref.industry, f);
+    if (f === "unsorted.csv") assert.match(quality.notes.join(), /not sorted/);
+  }
+  const q = (await loadBars(join(FIXTURES, "broken", "quoted_commas.csv"))).panel;
+  assert.deepEqual(q.industry, ["Banks, regional"]);
+});
+
+test("bad mappings say what to fix", async () => {
+  const path = join(FIXTURES, "broken", "sorted.csv");
+  await assert.rejects(loadBars(path, { map: { nosuch: "close" } }), /--map nosuch=close: the file has no column "nosuch"/);
+  await assert.rejects(loadBars(path, { map: { close: "closing" } }), /"closing" is not a field/);
+  await assert.rejects(loadBars(path, { preset: "bloomberg" }), /unknown preset "bloomberg"/);
+  await assert.rejects(loadBars(join(FIXTURES, "broken", "nosuch.csv")), /nosuch\.csv: no such file/);
+});
+
+/** Writes a few stocks of a synthetic market in Tushare's and AKShare's own columns and units. */
+function writeVendorFiles(p: Panel, dir: string): { tushare: string; akshare: string } {
+  const D = p.calendar.length;
+  const F = p.fields;
+  const ts = ["ts_code,trade_date,open,high,low,close,vol,amount,turnover_rate"];
+  const ak = ["日期,股票代码,开盘,收盘,最高,最低,成交量,成交额,换手率"];
+  for (let s = 0; s < 8; s++) {
+    const code = p.stocks[s];
+    for (let d = 0; d < 40; d++) {
+      const k = s * D + d;
+      if (!Number.isFinite(F.close![k]) || F.volume![k] === 0) continue;
+      const [o, h, l, c, v, a, t] = [F.open, F.high, F.low, F.close, F.volume, F.amount, F.turnover].map((x) => x![k]);
+      ts.push(`${code.slice(2)}.${code.slice(0, 2)},${p.calendar[d].replace(/-/g, "")},${o},${h},${l},${c},${v / 100},${a / 1000},${t * 100}`);
+      ak.push(`${p.calendar[d]},${code.slice(2)},${o},${c},${h},${l},${v / 100},${a},${t * 100}`);
+    }
+  }
+  const tushare = join(dir, "tushare.csv");
+  const akshare = join(dir, "akshare.csv");
+  writeFileSync(tushare, ts.join("\n") + "\n");
+  writeFileSync(akshare, ak.join("\n") + "\n");
+  return { tushare, akshare };
+}
+
+test("Tushare and AKShare files of the same numbers in their own units load to the same panel", async () => {
+  const m = syntheticMarket({ stocks: 12, start: "2019-01-01", end: "2019-04-01", seed: 3 });
+  const files = writeVendorFiles(m.panel, mkdtempSync(join(tmpdir(), "alphanet-vendor-")));
+  const a = await loadBars(files.tushare, { preset: "tushare" });
+  const b = await loadBars(files.akshare, { preset: "akshare" });
+  assert.deepEqual(a.panel.stocks, b.panel.stocks);
+  assert.deepEqual(a.panel.calendar, b.panel.calendar);
+  assert.ok(a.quality.conversions.some((c) => c.field === "volume" && c.factor === 100));
+  for (const f of ["open", "high", "low", "close", "volume", "amount", "turnover", "vwap"] as const) {
+    const x = a.panel.fields[f]!;
+    const y = b.panel.fields[f]!;
+    for (let k = 0; k < x.length; k++) {
+      if (Number.isNaN(x[k])) assert.ok(Number.isNaN(y[k]), `${f}[${k}]`);
+      else assert.ok(Math.abs(x[k] - y[k]) <= 1e-9 * Math.abs(x[k]), `${f}[${k}]: ${x[k]} vs ${y[k]}`);
+    }
+  }
+  // and in canonical units: volume in shares, as the generator made it
+  const s = a.panel.stocks.indexOf(m.panel.stocks[0]);
+  const d = a.panel.calendar.indexOf(m.panel.calendar[5]);
+  const orig = m.panel.fields.volume![5];
+  if (orig > 0) assert.ok(Math.abs(a.panel.fields.volume![s * a.panel.calendar.length + d] - orig) < 1e-6);
+});
