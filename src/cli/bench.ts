@@ -2,6 +2,7 @@
  * Benchmarks that print one JSON line each. Speed is measured here, never asserted in tests.
  *
  *   npm run bench -- train [--threads N] [--batch 512] [--steps 5] [--peer]
+ *   npm run bench -- features [--stocks 500] [--days 250] [--threads N] [--peer]
  *   npm run bench -- load [FILE] [--peer]
  *   alphanet bench train ...
  *
@@ -99,6 +100,32 @@ export async function benchLoad(file: string): Promise<Json> {
   };
 }
 
+/**
+ * The operator panels of all four windows for random inputs of `stocks` x `days`, the shape of
+ * torch_reference.py --features: inputs uniform on [0.5, 1.5), every window, every date.
+ */
+export async function benchFeatures(o: { stocks: number; days: number; windows: number[] }): Promise<Json> {
+  const { extractStock, N_FEATURES, N_INPUTS } = await import("../features/index.js");
+  const { Rng } = await import("../data/index.js");
+  const rng = new Rng(0);
+  const x = Array.from({ length: o.stocks }, () => Array.from({ length: N_INPUTS }, () =>
+    Float64Array.from({ length: o.days }, () => 0.5 + rng.uniform())));
+  const out = new Float32Array(o.days * N_FEATURES);
+  const valid = new Uint8Array(o.days);
+  const run = (): void => {
+    for (const d of o.windows) for (const xs of x) extractStock(xs, o.days, d, out, valid);
+  };
+  run();
+  const reps = 3;
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < reps; i++) run();
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9 / reps;
+  return {
+    engine: "alphanet", what: "features", stock_days_per_s: (o.stocks * o.days) / seconds, seconds, stocks: o.stocks,
+    days: o.days, windows: o.windows, threads: 1, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
 /** `alphanet bench WHAT [options]`; returns the process exit code. */
 export async function runBench(argv: string[]): Promise<number> {
   const [what = "train", ...rest] = argv;
@@ -113,6 +140,8 @@ export async function runBench(argv: string[]): Promise<number> {
       aux: { type: "string", default: "2" },
       json: { type: "boolean", default: true },
       peer: { type: "boolean", default: false },
+      stocks: { type: "string", default: "500" },
+      days: { type: "string", default: "250" },
     },
     allowPositionals: true,
   });
@@ -136,6 +165,18 @@ export async function runBench(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  if (what === "features") {
+    const ours = await benchFeatures({ stocks: n("stocks"), days: n("days"), windows: [2, 5, 10, 20] });
+    console.log(JSON.stringify(ours));
+    if (values.peer) {
+      for (const tuned of [false, true]) {
+        const peer = runPeer(["--features", "--stocks", values.stocks!, "--days", values.days!, "--threads", values.threads!], tuned);
+        console.log(JSON.stringify(peer));
+        console.log(JSON.stringify({ ratio_vs: `pytorch-${peer.env}`, stock_days_per_s: (ours.stock_days_per_s as number) / (peer.stock_days_per_s as number) }));
+      }
+    }
+    return 0;
+  }
   if (what === "load") {
     const file = rest.find((a) => !a.startsWith("--")) ?? resolve(ROOT, "../shared/data/ashare-2017-2019.csv.gz");
     const ours = await benchLoad(file);
@@ -153,6 +194,6 @@ export async function runBench(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  console.error(`unknown benchmark "${what}": use train or load`);
+  console.error(`unknown benchmark "${what}": use train, features or load`);
   return 2;
 }

@@ -151,6 +151,9 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
   const industryOf = Int32Array.from({ length: S }, () => rng.int(I));
   const shares = Float64Array.from({ length: S }, () => Math.exp(19.5 + 1.1 * rng.normal())); // ~3e8 shares
   const floatFrac = Float64Array.from({ length: S }, () => 0.25 + 0.55 * rng.uniform());
+  // Lock-up expiries: on a random date the float fraction of some stocks steps up.
+  const unlockAt = Int32Array.from({ length: S }, () => (rng.uniform() < 0.4 ? rng.int(4000) : 1 << 30));
+  const unlockTo = Float64Array.from(floatFrac, (f) => Math.min(1, f + 0.1 + 0.3 * rng.uniform()));
   const beta = Float64Array.from({ length: S }, () => 0.6 + 0.8 * rng.uniform());
   const idioVol = Float64Array.from({ length: S }, () => 0.012 + 0.014 * rng.uniform());
   const baseTurnover = Float64Array.from({ length: S }, () => Math.exp(Math.log(0.012) + 0.6 * rng.normal()));
@@ -187,6 +190,7 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
   const h = Float64Array.from(idioVol, (v) => v * v);
   const eps = new Float64Array(S);
   const turnShock = new Float64Array(S);
+  const rangeVol = Float64Array.from(idioVol, (v) => v * 0.8);
   const prevClose = new Float64Array(S).fill(NaN);
   const suspendedLeft = new Int32Array(S);
   const signal = new Float64Array(S);
@@ -227,14 +231,17 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
       cl = Math.min(up, Math.max(down, Math.max(0.01, cl)));
       r = Math.log(cl / pc);
       const sd = Math.sqrt(h[s]);
-      let op = Math.round(pc * Math.exp(0.3 * r + 0.3 * sd * rng.normal()) * 100) / 100;
+      // The intraday range has a life of its own (a persistent, fat-tailed range factor), so that
+      // open, high, low and vwap carry information that the close does not.
+      rangeVol[s] = 0.85 * rangeVol[s] + 0.15 * Math.abs(rng.studentT(4)) * sd * 1.6;
+      let op = Math.round(pc * Math.exp(0.2 * r + 0.6 * sd * rng.studentT(4)) * 100) / 100;
       op = Math.min(up, Math.max(down, Math.max(0.01, op)));
-      const hi = Math.min(up, Math.round(Math.max(op, cl) * Math.exp(Math.abs(0.5 * sd * rng.normal())) * 100) / 100);
-      const lo = Math.max(down, Math.max(0.01, Math.round(Math.min(op, cl) * Math.exp(-Math.abs(0.5 * sd * rng.normal())) * 100) / 100));
-      const mid = (op + hi + lo + cl) / 4;
-      const vw = Math.min(hi, Math.max(lo, mid * Math.exp(0.15 * sd * rng.normal())));
-      // Turnover: persistent shocks, more trading on large moves.
-      turnShock[s] = 0.8 * turnShock[s] + 0.35 * rng.normal();
+      const hi = Math.min(up, Math.round(Math.max(op, cl) * Math.exp(Math.abs(rangeVol[s] * rng.normal())) * 100) / 100);
+      const lo = Math.max(down, Math.max(0.01, Math.round(Math.min(op, cl) * Math.exp(-Math.abs(rangeVol[s] * rng.normal())) * 100) / 100));
+      const u = rng.uniform();
+      const vw = lo + (hi - lo) * (0.5 * u + 0.5 * ((cl - lo) / Math.max(hi - lo, 1e-9)));
+      // Turnover: persistent fat-tailed shocks (news days), more trading on large moves.
+      turnShock[s] = 0.8 * turnShock[s] + 0.3 * rng.studentT(3);
       const tv = baseTurnover[s] * Math.exp(turnShock[s] + 12 * Math.abs(r - beta[s] * market[d]) - 0.1);
       const volume = Math.max(100, Math.round((tv * shares[s]) / 100) * 100);
       F.open[k] = op;
@@ -245,9 +252,10 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
       F.volume[k] = volume;
       F.amount[k] = volume * F.vwap[k];
       F.turnover[k] = volume / shares[s];
-      F.free_turnover[k] = volume / (shares[s] * floatFrac[s]);
+      const ff = d >= unlockAt[s] ? unlockTo[s] : floatFrac[s];
+      F.free_turnover[k] = volume / (shares[s] * ff);
       F.market_cap[k] = cl * shares[s];
-      F.float_cap[k] = cl * shares[s] * floatFrac[s];
+      F.float_cap[k] = cl * shares[s] * ff;
       F.limit_up[k] = cl >= up - 0.005 ? 1 : 0;
       F.limit_down[k] = cl <= down + 0.005 ? 1 : 0;
       prevClose[s] = cl;

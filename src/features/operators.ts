@@ -1,0 +1,136 @@
+/**
+ * The feature-extraction operators of the paper's table 3-3 (DESIGN.md section 5), over the
+ * window of the last d days ending at t (x_{t-d+1} .. x_t).
+ *
+ * Conventions, one for all operators:
+ * - variance, covariance and standard deviation are sample estimates (divided by d - 1), as in
+ *   PyTorch's and pandas' defaults;
+ * - ts_zscore(X, d) = mean / stddev (the paper's and Huatai's definition, not (x - mean) / std);
+ * - ts_return(X, d) = x_t / x_{t-d+1} - 1; ts_decaylinear weights 1..d normalised to sum 1, the
+ *   newest day weighted d;
+ * - where a value is undefined it is 0: zero variance (corr, zscore), a zero denominator (return);
+ * - a window with any missing input (a suspended or unlisted day) is invalid: every feature of it
+ *   is 0 and its mask is 0. No NaN or Inf ever leaves these functions.
+ */
+import { INPUT_NAMES, N_INPUTS } from "./inputs.js";
+
+export const N_PAIRS = (N_INPUTS * (N_INPUTS - 1)) / 2;
+/** 2 x 78 + 4 x 13 = 208 */
+export const N_FEATURES = 2 * N_PAIRS + 4 * N_INPUTS;
+export const OPERATORS = ["ts_corr", "ts_cov", "ts_stddev", "ts_zscore", "ts_return", "ts_decaylinear"] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+/** The input pairs (i < j) in the order of the features: row-major over the upper triangle. */
+export const PAIRS: [number, number][] = (() => {
+  const out: [number, number][] = [];
+  for (let i = 0; i < N_INPUTS; i++) for (let j = i + 1; j < N_INPUTS; j++) out.push([i, j]);
+  return out;
+})();
+
+export interface FeatureInfo {
+  operator: Operator;
+  inputs: string[];
+}
+
+/** The 208 features in order: corr pairs, cov pairs, stddev, zscore, return, decaylinear. */
+export const FEATURES: FeatureInfo[] = [
+  ...PAIRS.map(([i, j]) => ({ operator: "ts_corr" as const, inputs: [INPUT_NAMES[i], INPUT_NAMES[j]] })),
+  ...PAIRS.map(([i, j]) => ({ operator: "ts_cov" as const, inputs: [INPUT_NAMES[i], INPUT_NAMES[j]] })),
+  ...(["ts_stddev", "ts_zscore", "ts_return", "ts_decaylinear"] as const).flatMap((op) =>
+    INPUT_NAMES.map((n) => ({ operator: op, inputs: [n] }))),
+];
+
+/** A readable name, e.g. `ts_corr(close,turnover,10)`. */
+export function featureName(f: number, d: number): string {
+  const info = FEATURES[f];
+  return `${info.operator}(${info.inputs.join(",")},${d})`;
+}
+
+/**
+ * All 208 features of one stock for window d at every date t >= d - 1 with (t - (d - 1)) % stride
+ * == 0. `x` holds the 13 inputs of the stock, each of length D. Writes out[t * 208 + f] and
+ * valid[t] (1 or 0); rows before d - 1 or off the stride are left as they are.
+ */
+export function extractStock(x: Float64Array[], D: number, d: number, out: Float32Array | Float64Array,
+  valid: Uint8Array, stride = 1): void {
+  if (d < 2) throw new RangeError(`window d must be at least 2, got ${d}`);
+  const c = new Float64Array(N_INPUTS * d); // centred window values
+  const mean = new Float64Array(N_INPUTS);
+  const sd = new Float64Array(N_INPUTS);
+  const w = new Float64Array(d);
+  for (let j = 0; j < d; j++) w[j] = (2 * (j + 1)) / (d * (d + 1));
+  // Missing inputs in each window: a running count over all 13 inputs.
+  const bad = new Int32Array(D + 1);
+  for (let t = 0; t < D; t++) {
+    let b = 0;
+    for (let i = 0; i < N_INPUTS; i++) if (!Number.isFinite(x[i][t])) b = 1;
+    bad[t + 1] = bad[t] + b;
+  }
+  const inv = 1 / (d - 1);
+  const P = N_PAIRS;
+  for (let t = d - 1; t < D; t += stride) {
+    const row = t * N_FEATURES;
+    if (bad[t + 1] - bad[t + 1 - d] > 0) {
+      out.fill(0, row, row + N_FEATURES);
+      valid[t] = 0;
+      continue;
+    }
+    valid[t] = 1;
+    const t0 = t - d + 1;
+    for (let i = 0; i < N_INPUTS; i++) {
+      const xi = x[i];
+      let m = 0;
+      for (let j = 0; j < d; j++) m += xi[t0 + j];
+      m /= d;
+      mean[i] = m;
+      let v = 0;
+      let dec = 0;
+      const base = i * d;
+      for (let j = 0; j < d; j++) {
+        const e = xi[t0 + j] - m;
+        c[base + j] = e;
+        v += e * e;
+        dec += w[j] * xi[t0 + j];
+      }
+      const s = Math.sqrt(v * inv);
+      sd[i] = s;
+      out[row + 2 * P + i] = s;
+      out[row + 2 * P + N_INPUTS + i] = s > 0 ? m / s : 0;
+      const first = xi[t0];
+      out[row + 2 * P + 2 * N_INPUTS + i] = first !== 0 ? xi[t] / first - 1 : 0;
+      out[row + 2 * P + 3 * N_INPUTS + i] = dec;
+    }
+    let p = 0;
+    for (let i = 0; i < N_INPUTS; i++) {
+      const bi = i * d;
+      for (let k = i + 1; k < N_INPUTS; k++) {
+        const bk = k * d;
+        let s = 0;
+        for (let j = 0; j < d; j++) s += c[bi + j] * c[bk + j];
+        const cov = s * inv;
+        const den = sd[i] * sd[k];
+        out[row + p] = den > 0 ? Math.max(-1, Math.min(1, cov / den)) : 0;
+        out[row + P + p] = cov;
+        p++;
+      }
+    }
+  }
+}
+
+/** Rolling mean, max and min of a series over the last d values (V1's pooling); NaN-free input. */
+export function tsMean(x: ArrayLike<number>, d: number): Float64Array {
+  const out = new Float64Array(x.length);
+  let s = 0;
+  for (let t = 0; t < x.length; t++) {
+    s += x[t];
+    if (t >= d) s -= x[t - d];
+    out[t] = t >= d - 1 ? s / d : NaN;
+  }
+  return out;
+}
+export function tsMax(x: ArrayLike<number>, d: number): Float64Array {
+  return Float64Array.from({ length: x.length }, (_, t) => (t >= d - 1 ? Math.max(...Array.from({ length: d }, (_, j) => x[t - j])) : NaN));
+}
+export function tsMin(x: ArrayLike<number>, d: number): Float64Array {
+  return Float64Array.from({ length: x.length }, (_, t) => (t >= d - 1 ? Math.min(...Array.from({ length: d }, (_, j) => x[t - j])) : NaN));
+}
