@@ -1,2 +1,57 @@
-/** The AlphaNet models. */
+/**
+ * The AlphaNet models and what each reads: a model is built from a ModelSpec, and its images are
+ * described by ImageSpecs (window d, time steps T, step between them), primary image first.
+ */
+import { AlphaNetV4, type AlphaNetV4Config } from "./alphanetv4.js";
+import { AlphaNetV1, AlphaNetV2, AlphaNetV3 } from "./baselines.js";
+import type { Tensor, nn } from "../engine/index.js";
+
 export { AlphaNetV4, ALPHANET_V4_DEFAULTS, type AlphaNetV4Config } from "./alphanetv4.js";
+export { AlphaNetV1, AlphaNetV2, AlphaNetV3 } from "./baselines.js";
+
+export type ModelKind = "v1" | "v2" | "v3" | "v4";
+
+export interface ImageSpec {
+  d: number;
+  T: number;
+  step: number;
+}
+
+export interface ModelSpec {
+  kind: ModelKind;
+  /** Ablation switches of V4 (the paper's chapter 4). */
+  v4?: Partial<Omit<AlphaNetV4Config, "features">> & { auxWindows?: number[]; useSpearman?: boolean };
+}
+
+export interface AlphaNet extends nn.Module {
+  forward(images: Tensor[]): Tensor;
+}
+
+/** The images a model reads. */
+export function imageSpecs(spec: ModelSpec): ImageSpec[] {
+  switch (spec.kind) {
+    case "v1":
+    case "v2":
+      return [{ d: 10, T: 3, step: 10 }];
+    case "v3":
+      return [{ d: 10, T: 3, step: 10 }, { d: 5, T: 6, step: 5 }];
+    case "v4": {
+      const T = spec.v4?.seqLen ?? 20;
+      const aux = spec.v4?.auxImages === 0 ? [] : spec.v4?.auxWindows ?? [5, 20];
+      return [{ d: 10, T, step: 1 }, ...aux.map((d) => ({ d, T, step: 1 }))];
+    }
+  }
+}
+
+export function createModel(spec: ModelSpec, features: number): AlphaNet {
+  switch (spec.kind) {
+    case "v1": return new AlphaNetV1(features);
+    case "v2": return new AlphaNetV2(features);
+    case "v3": return new AlphaNetV3(features);
+    case "v4": {
+      const { auxWindows, useSpearman: _u, ...cfg } = spec.v4 ?? {};
+      const aux = spec.v4?.auxImages === 0 ? 0 : (auxWindows ?? [5, 20]).length;
+      return new AlphaNetV4({ ...cfg, features, auxImages: aux });
+    }
+  }
+}

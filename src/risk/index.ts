@@ -1,0 +1,5 @@
+/** The risk model: CNE5 style exposures, the cross-sectional regression, neutralisation. */
+export { STYLE_NAMES, capitalisation, dailyReturns, marketReturn, orthogonalize, solveSymmetric, standardizeStyle,
+  styleExposures, type StyleExposures, type StyleName } from "./styles.js";
+export { crossSectionalRegression, projectionMatrix, type CrossSection, type RegressionResult } from "./regression.js";
+export { neutralizeTensor, projectionTensor } from "./neutralize.js";

@@ -1,0 +1,326 @@
+/**
+ * CNE5 style exposures from price and volume (Barra CNE5 descriptors; the windows and half-lives
+ * of the CNE5 handbook):
+ * - Beta: EWMA regression of the stock's daily return on the cap-weighted market's over 252 days,
+ *   half-life 63;
+ * - Momentum (RSTR): EWMA sum of log returns over 504 days, skipping the latest 21, half-life 126;
+ * - Size: log market cap;
+ * - Residual volatility: 0.74 DASTD (EW std of returns, 252 days, half-life 42) + 0.16 CMRA
+ *   (range of cumulative log returns over 12 months of 21 days) + 0.10 HSIGMA (EW std of the beta
+ *   regression's residuals), orthogonalised to Beta and Size;
+ * - Liquidity: 0.35 STOM + 0.35 STOQ + 0.30 STOA (log of the sum of daily turnover over 1, 3 and 12
+ *   months, averaged per month), orthogonalised to Size;
+ * - Non-linear size: Size cubed, orthogonalised to Size.
+ * Each is winsorised at 3 standard deviations and standardised per date to cap-weighted mean 0 and
+ * equal-weighted standard deviation 1. Everything at date t uses data up to t only.
+ */
+import { type Panel, field } from "../data/index.js";
+
+export const STYLE_NAMES = ["beta", "momentum", "size", "residual_volatility", "liquidity", "non_linear_size"] as const;
+export type StyleName = (typeof STYLE_NAMES)[number];
+
+export interface StyleExposures {
+  names: string[];
+  /** One [stocks x dates] array per style (NaN where undefined). */
+  values: Float64Array[];
+  /** Regression weights' basis: the capitalisation used (market cap, or a proxy). */
+  cap: Float64Array;
+  /** What was used where data were missing. */
+  notes: string[];
+}
+
+const halfLifeWeights = (n: number, h: number): Float64Array => {
+  // newest last: weight 0.5^((n-1-j)/h)
+  const w = Float64Array.from({ length: n }, (_, j) => Math.pow(0.5, (n - 1 - j) / h));
+  const s = w.reduce((a, b) => a + b, 0);
+  return w.map((x) => x / s);
+};
+
+/** Daily close-to-close returns (NaN across a missing or suspended day). */
+export function dailyReturns(p: Panel): Float64Array {
+  const S = p.stocks.length, D = p.calendar.length;
+  const close = field(p, "close");
+  const susp = p.fields.is_suspended;
+  const r = new Float64Array(S * D).fill(NaN);
+  for (let s = 0; s < S; s++) for (let d = 1; d < D; d++) {
+    const k = s * D + d;
+    if (susp && (susp[k] === 1 || susp[k - 1] === 1)) continue;
+    r[k] = close[k] / close[k - 1] - 1;
+  }
+  return r;
+}
+
+/** Capitalisation for weights: market cap, or a documented proxy. */
+export function capitalisation(p: Panel): { cap: Float64Array; note?: string } {
+  if (p.fields.market_cap) return { cap: p.fields.market_cap };
+  // Proxy: trailing 60-day mean traded value. Size and traded value rank stocks alike (their
+  // cross-sectional correlation is high in every market), and it uses no future data.
+  const S = p.stocks.length, D = p.calendar.length;
+  const amount = p.fields.amount ?? field(p, "close").map((c, k) => c * field(p, "volume")[k]);
+  const cap = new Float64Array(S * D).fill(NaN);
+  for (let s = 0; s < S; s++) {
+    let sum = 0, n = 0;
+    const q: number[] = [];
+    for (let d = 0; d < D; d++) {
+      const a = amount[s * D + d];
+      if (Number.isFinite(a) && a > 0) { q.push(a); sum += a; n++; }
+      if (q.length > 60) { sum -= q.shift()!; n--; }
+      if (n > 0 && Number.isFinite(field(p, "close")[s * D + d])) cap[s * D + d] = (sum / n) * 250;
+    }
+  }
+  return { cap, note: "no market cap in the data: size is proxied by 250 x the trailing 60-day mean traded value" };
+}
+
+/** Cap-weighted market return per date (weights: the previous day's cap). */
+export function marketReturn(r: Float64Array, cap: Float64Array, S: number, D: number): Float64Array {
+  const m = new Float64Array(D).fill(NaN);
+  for (let d = 1; d < D; d++) {
+    let num = 0, den = 0;
+    for (let s = 0; s < S; s++) {
+      const k = s * D + d;
+      const w = cap[k - 1];
+      if (Number.isFinite(r[k]) && Number.isFinite(w) && w > 0) { num += w * r[k]; den += w; }
+    }
+    if (den > 0) m[d] = num / den;
+  }
+  return m;
+}
+
+/** Winsorise at mean +- 3 sd, then standardise: cap-weighted mean 0, equal-weighted sd 1 (per date). */
+export function standardizeStyle(x: Float64Array, cap: Float64Array, S: number, D: number): void {
+  for (let d = 0; d < D; d++) {
+    let n = 0, m = 0, v = 0;
+    for (let s = 0; s < S; s++) { const a = x[s * D + d]; if (Number.isFinite(a)) { n++; m += a; } }
+    if (n < 3) { for (let s = 0; s < S; s++) x[s * D + d] = NaN; continue; }
+    m /= n;
+    for (let s = 0; s < S; s++) { const a = x[s * D + d]; if (Number.isFinite(a)) v += (a - m) ** 2; }
+    const sd = Math.sqrt(v / (n - 1));
+    let cw = 0, cwm = 0;
+    for (let s = 0; s < S; s++) {
+      const k = s * D + d;
+      if (!Number.isFinite(x[k])) continue;
+      if (sd > 0) x[k] = Math.max(m - 3 * sd, Math.min(m + 3 * sd, x[k]));
+      const w = Number.isFinite(cap[k]) && cap[k] > 0 ? cap[k] : 0;
+      cw += w;
+      cwm += w * x[k];
+    }
+    const center = cw > 0 ? cwm / cw : m;
+    let v2 = 0;
+    for (let s = 0; s < S; s++) { const a = x[s * D + d]; if (Number.isFinite(a)) v2 += (a - center) ** 2; }
+    const sd2 = Math.sqrt(v2 / (n - 1)) || 1;
+    for (let s = 0; s < S; s++) { const k = s * D + d; if (Number.isFinite(x[k])) x[k] = (x[k] - center) / sd2; }
+  }
+}
+
+/** Per date, replaces y by its residual from a cap-weighted regression on the given exposures. */
+export function orthogonalize(y: Float64Array, on: Float64Array[], cap: Float64Array, S: number, D: number): void {
+  const p = on.length + 1;
+  for (let d = 0; d < D; d++) {
+    const rows: number[] = [];
+    for (let s = 0; s < S; s++) {
+      const k = s * D + d;
+      if (Number.isFinite(y[k]) && on.every((e) => Number.isFinite(e[k]))) rows.push(k);
+    }
+    if (rows.length <= p) continue;
+    const A = new Float64Array(p * p);
+    const b = new Float64Array(p);
+    for (const k of rows) {
+      const w = Number.isFinite(cap[k]) && cap[k] > 0 ? Math.sqrt(cap[k]) : 1;
+      const xk = [1, ...on.map((e) => e[k])];
+      for (let i = 0; i < p; i++) {
+        b[i] += w * xk[i] * y[k];
+        for (let j = 0; j < p; j++) A[i * p + j] += w * xk[i] * xk[j];
+      }
+    }
+    const beta = solveSymmetric(A, b, p);
+    for (const k of rows) {
+      const xk = [1, ...on.map((e) => e[k])];
+      let fit = 0;
+      for (let i = 0; i < p; i++) fit += xk[i] * beta[i];
+      y[k] -= fit;
+    }
+  }
+}
+
+/** Solves A x = b for a symmetric positive semi-definite A (Gaussian elimination, ridge fallback). */
+export function solveSymmetric(Ain: Float64Array, bin: Float64Array, n: number): Float64Array {
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(Ain[i * n + i]));
+  for (const ridge of [0, 1e-12, 1e-9, 1e-6]) {
+    const A = Float64Array.from(Ain);
+    const b = Float64Array.from(bin);
+    for (let i = 0; i < n; i++) A[i * n + i] += ridge * (scale || 1);
+    let ok = true;
+    for (let c = 0; c < n && ok; c++) {
+      let piv = c;
+      for (let r = c + 1; r < n; r++) if (Math.abs(A[r * n + c]) > Math.abs(A[piv * n + c])) piv = r;
+      if (Math.abs(A[piv * n + c]) <= 1e-13 * (scale || 1)) { ok = false; break; }
+      if (piv !== c) {
+        for (let j = 0; j < n; j++) [A[c * n + j], A[piv * n + j]] = [A[piv * n + j], A[c * n + j]];
+        [b[c], b[piv]] = [b[piv], b[c]];
+      }
+      for (let r = c + 1; r < n; r++) {
+        const f = A[r * n + c] / A[c * n + c];
+        if (f === 0) continue;
+        for (let j = c; j < n; j++) A[r * n + j] -= f * A[c * n + j];
+        b[r] -= f * b[c];
+      }
+    }
+    if (!ok) continue;
+    const x = new Float64Array(n);
+    for (let r = n - 1; r >= 0; r--) {
+      let s = b[r];
+      for (let j = r + 1; j < n; j++) s -= A[r * n + j] * x[j];
+      x[r] = s / A[r * n + r];
+    }
+    if (x.every(Number.isFinite)) return x;
+  }
+  return new Float64Array(n);
+}
+
+export function styleExposures(p: Panel): StyleExposures {
+  const S = p.stocks.length, D = p.calendar.length;
+  const notes: string[] = [];
+  const { cap, note } = capitalisation(p);
+  if (note) notes.push(note);
+  const r = dailyReturns(p);
+  const rm = marketReturn(r, cap, S, D);
+  const nan = (): Float64Array => new Float64Array(S * D).fill(NaN);
+  const beta = nan(), hsigma = nan(), mom = nan(), size = nan(), dastd = nan(), cmra = nan(), liq = nan();
+  const wBeta = halfLifeWeights(252, 63);
+  const wMom = halfLifeWeights(504 - 21, 126);
+  const wVol = halfLifeWeights(252, 42);
+  const turnover = p.fields.turnover;
+  if (!turnover) notes.push("no turnover: Liquidity is left out");
+  for (let s = 0; s < S; s++) {
+    const base = s * D;
+    for (let d = 0; d < D; d++) {
+      const k = base + d;
+      if (!Number.isFinite(cap[k]) || cap[k] <= 0) continue;
+      size[k] = Math.log(cap[k]);
+      // Beta and HSIGMA over the last 252 days (at least 63 observations)
+      {
+        const n = Math.min(252, d + 1);
+        let sw = 0, mx = 0, my = 0, cnt = 0;
+        for (let j = 0; j < n; j++) {
+          const t = d - n + 1 + j;
+          const x = rm[t], y = r[base + t];
+          if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+          const w = wBeta[252 - n + j];
+          sw += w; mx += w * x; my += w * y; cnt++;
+        }
+        if (cnt >= 63) {
+          mx /= sw; my /= sw;
+          let sxy = 0, sxx = 0;
+          for (let j = 0; j < n; j++) {
+            const t = d - n + 1 + j;
+            const x = rm[t], y = r[base + t];
+            if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+            const w = wBeta[252 - n + j];
+            sxy += w * (x - mx) * (y - my);
+            sxx += w * (x - mx) ** 2;
+          }
+          const b = sxx > 0 ? sxy / sxx : 0;
+          beta[k] = b;
+          let se = 0;
+          for (let j = 0; j < n; j++) {
+            const t = d - n + 1 + j;
+            const x = rm[t], y = r[base + t];
+            if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+            const e = y - my - b * (x - mx);
+            se += wBeta[252 - n + j] * e * e;
+          }
+          hsigma[k] = Math.sqrt(se / sw);
+        }
+      }
+      // Momentum: log returns from t-503 to t-21 (at least 126 observations)
+      {
+        let acc = 0, sw = 0, cnt = 0;
+        for (let j = 0; j < 504 - 21; j++) {
+          const t = d - 503 + j;
+          if (t < 1) continue;
+          const x = r[base + t];
+          if (!Number.isFinite(x)) continue;
+          acc += wMom[j] * Math.log1p(x);
+          sw += wMom[j];
+          cnt++;
+        }
+        if (cnt >= 126) mom[k] = acc / sw;
+      }
+      // DASTD: EW std of excess returns over 252 days, half-life 42
+      {
+        let sw = 0, m = 0, cnt = 0;
+        const n = Math.min(252, d + 1);
+        for (let j = 0; j < n; j++) {
+          const t = d - n + 1 + j;
+          const x = r[base + t] - rm[t];
+          if (!Number.isFinite(x)) continue;
+          sw += wVol[252 - n + j]; m += wVol[252 - n + j] * x; cnt++;
+        }
+        if (cnt >= 42) {
+          m /= sw;
+          let v = 0;
+          for (let j = 0; j < n; j++) {
+            const t = d - n + 1 + j;
+            const x = r[base + t] - rm[t];
+            if (Number.isFinite(x)) v += wVol[252 - n + j] * (x - m) ** 2;
+          }
+          dastd[k] = Math.sqrt(v / sw);
+        }
+      }
+      // CMRA: range of cumulative monthly log returns over 12 months of 21 days
+      if (d >= 252) {
+        let z = 0, hi = -Infinity, lo = Infinity, okMonths = 0;
+        for (let mth = 0; mth < 12; mth++) {
+          let lr = 0, n = 0;
+          for (let j = 0; j < 21; j++) {
+            const x = r[base + d - mth * 21 - j];
+            if (Number.isFinite(x)) { lr += Math.log1p(x); n++; }
+          }
+          if (n > 0) okMonths++;
+          z += lr;
+          hi = Math.max(hi, z);
+          lo = Math.min(lo, z);
+        }
+        if (okMonths >= 9) cmra[k] = hi - lo;
+      }
+      // Liquidity: STOM, STOQ, STOA
+      if (turnover) {
+        const monthly = (m: number): number => {
+          let s2 = 0, n = 0;
+          for (let j = 0; j < 21 * m; j++) {
+            const t = d - j;
+            if (t < 0) break;
+            const x = turnover[base + t];
+            if (Number.isFinite(x)) { s2 += x; n++; }
+          }
+          return n >= 10 * m ? s2 / m : NaN;
+        };
+        const stom = Math.log(monthly(1)), stoq = Math.log(monthly(3)), stoa = Math.log(monthly(12));
+        const parts: [number, number][] = [[0.35, stom], [0.35, stoq], [0.3, stoa]];
+        const ok = parts.filter(([, v]) => Number.isFinite(v));
+        if (ok.length) liq[k] = ok.reduce((a, [w, v]) => a + w * v, 0) / ok.reduce((a, [w]) => a + w, 0);
+      }
+    }
+  }
+  standardizeStyle(beta, cap, S, D);
+  standardizeStyle(mom, cap, S, D);
+  standardizeStyle(size, cap, S, D);
+  const resvol = nan();
+  for (const x of [dastd, cmra, hsigma]) standardizeStyle(x, cap, S, D);
+  for (let k = 0; k < S * D; k++) {
+    const parts: [number, number][] = [[0.74, dastd[k]], [0.16, cmra[k]], [0.1, hsigma[k]]];
+    const ok = parts.filter(([, v]) => Number.isFinite(v));
+    if (ok.length) resvol[k] = ok.reduce((a, [w, v]) => a + w * v, 0) / ok.reduce((a, [w]) => a + w, 0);
+  }
+  orthogonalize(resvol, [beta, size], cap, S, D);
+  standardizeStyle(resvol, cap, S, D);
+  orthogonalize(liq, [size], cap, S, D);
+  standardizeStyle(liq, cap, S, D);
+  const nls = Float64Array.from(size, (x) => x ** 3);
+  orthogonalize(nls, [size], cap, S, D);
+  standardizeStyle(nls, cap, S, D);
+  const names = [...STYLE_NAMES].filter((n) => n !== "liquidity" || !!turnover);
+  const values = [beta, mom, size, resvol, ...(turnover ? [liq] : []), nls];
+  return { names, values, cap, notes };
+}

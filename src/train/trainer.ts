@@ -1,0 +1,286 @@
+/**
+ * The paper's training protocol (DESIGN.md section 7): Adam with the learning rate decaying from
+ * 1e-3 to 1e-7 over at most 90 epochs; the loss is the weighted MSE between the neutralised target
+ * and the batch-neutralised prediction (formula 3-3) with long-sample weights (formula 3-8, in a
+ * well-defined form, see sampleWeights); after every epoch the validation predictions are
+ * backtested and training stops when the validation Sharpe ratio has not improved for `patience`
+ * epochs, restoring the best weights ("sharp" early stopping). A checkpoint after every epoch
+ * lets an interrupted run resume to the same final weights.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Tensor, cat, keep, loadSafetensors, manualSeed, noGrad, optim, saveSafetensors, scope, tensor } from "../engine/index.js";
+import { Rng } from "../data/index.js";
+import { type FeaturePanel, type Sample, gatherImages } from "../features/index.js";
+import type { AlphaNet, ImageSpec } from "../models/index.js";
+import { neutralizeTensor, projectionTensor } from "../risk/index.js";
+import type { SampleSet } from "../dataset/index.js";
+
+export interface TrainOptions {
+  maxEpochs: number;
+  patience: number;
+  lrStart: number;
+  lrEnd: number;
+  /** Epochs over which the learning rate decays from lrStart to lrEnd (the paper: 90). */
+  lrEpochs: number;
+  /** Whole dates are put together until a batch holds at least this many samples. */
+  minBatch: number;
+  seed: number;
+  /** Strength of the long-sample weights, 0 (plain MSE) to <1. */
+  longWeight: number;
+  weightDecay: number;
+  /** Where checkpoints go; with `resume`, an existing checkpoint is continued. */
+  checkpointDir?: string;
+  resume?: boolean;
+  /** Called after each epoch with its log entry. */
+  onEpoch?: (e: EpochLog) => void;
+  /** Progress (batches done, batches in all, seconds so far) for a progress bar. */
+  onProgress?: (done: number, total: number) => void;
+  /** For tests: stop (throw) after this many batches, as a crash would. */
+  crashAfterBatches?: number;
+}
+
+export const DEFAULT_TRAIN: TrainOptions = {
+  maxEpochs: 90, patience: 10, lrStart: 1e-3, lrEnd: 1e-7, lrEpochs: 90, minBatch: 256, seed: 0, longWeight: 0.5,
+  weightDecay: 0,
+};
+
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  valid_ic: number;
+  valid_sharpe: number;
+  lr: number;
+  seconds: number;
+}
+
+export interface TrainData {
+  specs: ImageSpec[];
+  /** Feature panels by window d, with the model's columns. */
+  panels: Map<number, FeaturePanel>;
+  train: SampleSet;
+  valid: SampleSet;
+  /** The fitting target per (stock, date): the neutralised, standardised label. */
+  target: Float64Array;
+  /** The raw forward return, for the validation backtest. */
+  forward: Float64Array;
+  horizon: number;
+  D: number;
+  /** The neutralisation projection of a date's samples (n x n, row-major). */
+  projection: (date: number, samples: Sample[]) => Float64Array;
+}
+
+export interface TrainResult {
+  log: EpochLog[];
+  bestEpoch: number;
+  bestSharpe: number;
+  seconds: number;
+}
+
+/**
+ * Long-sample weights. The printed formula 3-8, w_i = y_i / sum(y), gives negative weights to
+ * negative returns and explodes when the returns sum to about zero, so it cannot be used as is.
+ * Here the weight rises linearly with the return's rank in its cross-section:
+ * w_i = 1 + a (2 (rank_i - 1) / (n - 1) - 1), from 1 - a for the worst to 1 + a for the best,
+ * mean 1: long samples count more, every weight stays positive and bounded.
+ */
+export function sampleWeights(y: ArrayLike<number>, a: number): Float64Array {
+  const n = y.length;
+  const w = new Float64Array(n).fill(1);
+  if (n < 2 || a === 0) return w;
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => y[i] - y[j]);
+  order.forEach((i, r) => (w[i] = 1 + a * ((2 * r) / (n - 1) - 1)));
+  return w;
+}
+
+/** Builds the model's input tensors for samples. */
+export function imagesFor(data: Pick<TrainData, "specs" | "panels">, samples: Sample[]): Tensor[] {
+  return data.specs.map((sp) => {
+    const p = data.panels.get(sp.d)!;
+    return tensor(gatherImages(p, samples, sp.T, sp.step), [samples.length, sp.T, p.columns.length]);
+  });
+}
+
+/** Predicts samples in eval mode, in chunks. */
+export function predict(model: AlphaNet, data: Pick<TrainData, "specs" | "panels">, samples: Sample[], chunk = 2048): Float64Array {
+  const out = new Float64Array(samples.length);
+  const wasTraining = model.training;
+  model.eval();
+  noGrad(() => {
+    for (let i = 0; i < samples.length; i += chunk) {
+      scope(() => {
+        const part = samples.slice(i, i + chunk);
+        const y = model.forward(imagesFor(data, part));
+        out.set(y.toList(), i);
+      });
+    }
+  });
+  model.train(wasTraining);
+  return out;
+}
+
+function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
+  ma /= n; mb /= n;
+  let c = 0, va = 0, vb = 0;
+  for (let i = 0; i < n; i++) { c += (a[i] - ma) * (b[i] - mb); va += (a[i] - ma) ** 2; vb += (b[i] - mb) ** 2; }
+  return va > 0 && vb > 0 ? c / Math.sqrt(va * vb) : 0;
+}
+
+/**
+ * The validation backtest: on every validation date, the top fifth of stocks by prediction, held
+ * for the label horizon (vwap t + 1 to t + 1 + h), minus the equal-weighted average; the Sharpe
+ * ratio of that excess return, annualised with sqrt(252 / h). Also the mean IC against the target.
+ */
+export function validationScore(pred: Float64Array, set: SampleSet, target: Float64Array, forward: Float64Array, D: number,
+  horizon: number): { ic: number; sharpe: number } {
+  const ics: number[] = [];
+  const ex: number[] = [];
+  for (const g of set.dates) {
+    const idx = Array.from({ length: g.to - g.from }, (_, i) => g.from + i);
+    const p = idx.map((i) => pred[i]);
+    const keys = idx.map((i) => set.samples[i].stock * D + set.samples[i].date);
+    ics.push(pearson(p, keys.map((k) => target[k])));
+    const order = idx.map((_, j) => j).sort((a, b) => p[b] - p[a]);
+    const top = order.slice(0, Math.max(1, Math.floor(order.length / 5)));
+    const all = keys.map((k) => forward[k]);
+    const mean = all.reduce((a, b) => a + b, 0) / all.length;
+    ex.push(top.reduce((a, j) => a + all[j], 0) / top.length - mean);
+  }
+  const m = ex.reduce((a, b) => a + b, 0) / Math.max(1, ex.length);
+  const sd = Math.sqrt(ex.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, ex.length - 1));
+  return { ic: ics.reduce((a, b) => a + b, 0) / Math.max(1, ics.length), sharpe: sd > 0 ? (m / sd) * Math.sqrt(252 / horizon) : 0 };
+}
+
+/** Whole dates per batch, until at least minBatch samples. */
+function batchesOf(set: SampleSet, minBatch: number, rng: Rng): SampleSet["dates"][] {
+  const order = set.dates.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const out: SampleSet["dates"][] = [];
+  let cur: SampleSet["dates"] = [];
+  let n = 0;
+  for (const i of order) {
+    cur.push(set.dates[i]);
+    n += set.dates[i].to - set.dates[i].from;
+    if (n >= minBatch) { out.push(cur); cur = []; n = 0; }
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+interface CheckpointState {
+  epoch: number;
+  bestEpoch: number;
+  bestSharpe: number;
+  log: EpochLog[];
+  step: number;
+  lr: number;
+  stale: number;
+  done: boolean;
+}
+
+function saveCheckpoint(dir: string, model: AlphaNet, opt: optim.Adam, best: Map<string, Tensor>, st: CheckpointState): void {
+  mkdirSync(dir, { recursive: true });
+  saveSafetensors(join(dir, "model.safetensors"), model.stateDict());
+  saveSafetensors(join(dir, "best.safetensors"), best);
+  const o = opt.stateDict();
+  saveSafetensors(join(dir, "optimizer.safetensors"), o.tensors);
+  const tmp = join(dir, `state.json.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify({ ...st, step: o.step, lr: o.lr }));
+  renameSync(tmp, join(dir, "state.json"));
+}
+
+export function trainModel(model: AlphaNet, data: TrainData, options: Partial<TrainOptions> = {}): TrainResult {
+  const o = { ...DEFAULT_TRAIN, ...options };
+  const t0 = process.hrtime.bigint();
+  const opt = new optim.Adam(model.parameters(), { lr: o.lrStart, weightDecay: o.weightDecay });
+  const schedule = new optim.ExponentialDecay(o.lrStart, o.lrEnd, o.lrEpochs);
+  let best = new Map<string, Tensor>([...model.stateDict()].map(([k, v]) => [k, keep(v.clone())]));
+  let st: CheckpointState = { epoch: 0, bestEpoch: -1, bestSharpe: -Infinity, log: [], step: 0, lr: o.lrStart, stale: 0, done: false };
+  if (o.checkpointDir && o.resume && existsSync(join(o.checkpointDir, "state.json"))) {
+    st = JSON.parse(readFileSync(join(o.checkpointDir, "state.json"), "utf8")) as CheckpointState;
+    model.loadStateDict(loadSafetensors(join(o.checkpointDir, "model.safetensors")).tensors);
+    for (const t of best.values()) t.dispose();
+    best = loadSafetensors(join(o.checkpointDir, "best.safetensors")).tensors;
+    opt.loadStateDict({ step: st.step, lr: st.lr, tensors: loadSafetensors(join(o.checkpointDir, "optimizer.safetensors")).tensors });
+  }
+  // Neutralisation projections, one per training date, kept for all epochs.
+  const H = new Map<number, Tensor>();
+  for (const g of data.train.dates) {
+    const n = g.to - g.from;
+    H.set(g.date, keep(projectionTensor(data.projection(g.date, data.train.samples.slice(g.from, g.to)), n)));
+  }
+  const D = data.D;
+  let batchesDone = 0;
+  for (let epoch = st.epoch; epoch < o.maxEpochs && !st.done; epoch++) {
+    const e0 = process.hrtime.bigint();
+    // Every epoch's randomness follows from (seed, epoch): a resumed run replays it exactly.
+    manualSeed(o.seed * 1000 + epoch + 1);
+    const rng = new Rng(o.seed * 1000 + epoch + 1);
+    opt.lr = schedule.lr(epoch);
+    model.train();
+    const batches = batchesOf(data.train, o.minBatch, rng);
+    let lossSum = 0;
+    batches.forEach((groups, b) => {
+      scope(() => {
+        const samples = groups.flatMap((g) => data.train.samples.slice(g.from, g.to));
+        const y = samples.map((s) => data.target[s.stock * D + s.date]);
+        const w = new Float64Array(samples.length);
+        let at = 0;
+        for (const g of groups) {
+          const n = g.to - g.from;
+          w.set(sampleWeights(y.slice(at, at + n), o.longWeight), at);
+          at += n;
+        }
+        opt.zeroGrad();
+        const pred = model.forward(imagesFor(data, samples));
+        let off = 0;
+        const parts = groups.map((g) => {
+          const n = g.to - g.from;
+          const seg = pred.narrow(0, off, n);
+          off += n;
+          return neutralizeTensor(seg, H.get(g.date)!);
+        });
+        const pn = parts.length === 1 ? parts[0] : cat(parts, 0);
+        const wt = tensor(Float32Array.from(w));
+        const diff = pn.sub(tensor(Float32Array.from(y)));
+        const loss = diff.square().mul(wt).sum().div(w.reduce((a, c) => a + c, 0));
+        loss.backward();
+        opt.step();
+        lossSum += loss.item() * samples.length;
+      });
+      batchesDone++;
+      o.onProgress?.(b + 1, batches.length);
+      if (o.crashAfterBatches !== undefined && batchesDone >= o.crashAfterBatches) throw new Error("simulated crash");
+    });
+    const pv = predict(model, data, data.valid.samples);
+    const score = validationScore(pv, data.valid, data.target, data.forward, D, data.horizon);
+    const entry: EpochLog = {
+      epoch, loss: lossSum / Math.max(1, data.train.samples.length), valid_ic: score.ic, valid_sharpe: score.sharpe,
+      lr: opt.lr, seconds: Number(process.hrtime.bigint() - e0) / 1e9,
+    };
+    st.log.push(entry);
+    if (score.sharpe > st.bestSharpe) {
+      st.bestSharpe = score.sharpe;
+      st.bestEpoch = epoch;
+      st.stale = 0;
+      for (const [k, v] of model.stateDict()) best.get(k)!.copy_(v);
+    } else if (++st.stale >= o.patience) {
+      st.done = true;
+    }
+    st.epoch = epoch + 1;
+    o.onEpoch?.(entry);
+    if (o.checkpointDir) saveCheckpoint(o.checkpointDir, model, opt, best, st);
+  }
+  model.loadStateDict(best);
+  for (const t of best.values()) t.dispose();
+  for (const t of H.values()) t.dispose();
+  opt.dispose();
+  return { log: st.log, bestEpoch: st.bestEpoch, bestSharpe: st.bestSharpe, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
+
