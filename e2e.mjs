@@ -16,7 +16,7 @@ const icOf = (f) => { const ics=[]; for (let d=0; d<D; d+=5){ const a=[],b=[]; f
 const oracleTest = new Float64Array(S*D).fill(NaN); for (const w of windows) for (let s=0;s<S;s++) for (let d=w.test.from; d<w.test.to; d++) oracleTest[s*D+d]=m.oracle[s*D+d];
 console.log("oracle IC on test", icOf(oracleTest).toFixed(4));
 for (const kind of ["v1", "v3", "v4"]) {
-  const r = runRolling(kind, { kind }, { panel: m.panel, store, styles, labels }, windows, cache, { sampleStep: 5, minListingDays: 60, spearmanThreshold: 0.8, train: { maxEpochs: 6, patience: 3, seed: 1, lrEpochs: 90 } });
+  const r = runRolling(kind, { kind }, { panel: m.panel, store, styles, labels }, windows, cache, { sampleStep: 2, minListingDays: 60, spearmanThreshold: 0.8, train: { maxEpochs: 8, patience: 4, seed: 1, lrEpochs: 90 } });
   lap(kind);
   console.log(kind, "IC", icOf(r.factor).toFixed(4), JSON.stringify(r.windows.map(w => ({ kept: w.selection?.kept, s: w.samples.train, best: w.bestEpoch, log: w.log.map(l => [l.loss.toFixed(3), l.valid_ic.toFixed(3), l.valid_sharpe.toFixed(2), l.seconds.toFixed(1)]) }))));
 }

@@ -5,7 +5,7 @@
  * industry factors, a size factor), plus GARCH idiosyncratic returns with fat tails, plus the
  * planted alpha: a signal computed each close from past volume-price patterns, whose value moves
  * the next days' returns. The patterns span horizons that need different windows (5-day
- * price-volume correlation, 20-day return over volatility, a 10-day linear decay of the vwap gap,
+ * price-volume correlation, 20-day return, a 10-day linear decay of the vwap gap,
  * a 10-day turnover z-score), so that a model needs several windows to find all of it.
  * The oracle is the signal itself: its IC is the best any model can reach.
  *
@@ -33,7 +33,7 @@ export interface SyntheticOptions {
 }
 
 export const SYNTHETIC_DEFAULT: SyntheticOptions = {
-  seed: 7, stocks: 300, start: "2016-01-01", end: "2021-06-01", industries: 10, indexSize: 100, targetIC: 0.1, horizon: 10,
+  seed: 7, stocks: 300, start: "2016-01-01", end: "2021-06-01", industries: 10, indexSize: 100, targetIC: 0.15, horizon: 10,
 };
 export const SYNTHETIC_QUICK: SyntheticOptions = { ...SYNTHETIC_DEFAULT, stocks: 120, start: "2018-01-01", end: "2020-06-30", indexSize: 40 };
 
@@ -275,12 +275,9 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
         cxy += dx * dy; cxx += dx * dx; cyy += dy * dy;
       }
       sig[0][s] = cxx > 0 && cyy > 0 ? -cxy / Math.sqrt(cxx * cyy) : 0;
-      // 20-day return over its volatility (long-horizon reversal)
-      let m = 0, v = 0;
-      for (let j = 0; j < 19; j++) m += Math.log(c(j) / c(j + 1));
-      m /= 19;
-      for (let j = 0; j < 19; j++) v += (Math.log(c(j) / c(j + 1)) - m) ** 2;
-      sig[1][s] = -(c(0) / c(19) - 1) / (Math.sqrt(v / 18) || 1);
+      // 20-day return (long-horizon reversal); not scaled by volatility, which the risk model's
+      // residual volatility would neutralise away
+      sig[1][s] = -(c(0) / c(19) - 1);
       // 10-day linear decay of the vwap gap (vwap above close: buyers paid up during the day)
       let wsum = 0, acc = 0;
       for (let j = 0; j < 10; j++) {

@@ -32,7 +32,7 @@ export const ALPHANET_V4_DEFAULTS: Omit<AlphaNetV4Config, "features"> = {
   lstmDropout: 0.2,
   transformerHeads: 1,
   transformerFeedforward: 0, // 0: 4K
-  transformerDropout: 0,
+  transformerDropout: 0.1,
   leakySlope: 0.01,
 };
 

@@ -13,6 +13,7 @@ import { type ModelSpec, createModel, imageSpecs } from "../models/index.js";
 import { type StyleExposures, projectionMatrix } from "../risk/index.js";
 import { type Labels, type RollingWindow, type SampleSet, buildSamples, industryIndex } from "../dataset/index.js";
 import { type EpochLog, type TrainOptions, predict, trainModel } from "./trainer.js";
+import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
 
 export interface PipelineData {
   panel: Panel;
@@ -47,8 +48,9 @@ export interface RollingResult {
   factor: Float64Array;
   windows: WindowResult[];
   trainSeconds: number;
-  /** The last window's selection and first-layer weights, for parameter significance. */
+  /** The last window's selection, and its model's parameter significance (figure 5-2). */
   lastSelection: number[];
+  significance: Significance | null;
 }
 
 /** Feature panels are read once per (window d, columns) and shared across windows and models. */
@@ -89,6 +91,7 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
   const results: WindowResult[] = [];
   let trainSeconds = 0;
   let lastSelection: number[] = [];
+  let significance: Significance | null = null;
   windows.forEach((w, i) => {
     o.onWindow?.(w, i, windows.length);
     const useSpearman = spec.v4?.useSpearman ?? true;
@@ -120,6 +123,8 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
       });
     }
     lastSelection = cols ?? Array.from({ length: K }, (_, f) => f);
+    const layers = firstLayers(spec.kind, specs.slice(1).map((sp) => sp.d));
+    if (layers.length) significance = parameterSignificance(model, lastSelection, layers);
     results.push({
       window: w.name, selection: sel ? { kept: sel.kept.length, names } : null,
       samples: { train: train.samples.length, valid: valid.samples.length, test: test.samples.length, excluded: train.excluded },
@@ -128,5 +133,5 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
     model.dispose();
     cache.trim();
   });
-  return { name, spec, factor, windows: results, trainSeconds, lastSelection };
+  return { name, spec, factor, windows: results, trainSeconds, lastSelection, significance };
 }

@@ -1,0 +1,130 @@
+/**
+ * The run configuration: one object drives a run (a YAML or JSON file, then command-line flags on
+ * top). Validated with zod in strict mode, so that a typo in a key is an error that names it.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const costs = z.union([z.enum(["paper", "realistic"]), z.object({ commission: z.number().min(0), stampDuty: z.number().min(0) }).strict()]);
+
+export const ConfigSchema = z.object({
+  data: z.object({
+    /** A bar file (CSV/Parquet) or a Qlib directory; absent: the synthetic market. */
+    path: z.string().optional(),
+    preset: z.string().optional(),
+    map: z.record(z.string()).optional(),
+    universeColumn: z.string().optional(),
+    priceBasis: z.string().optional(),
+    market: z.enum(["auto", "cn", "us", "other"]).default("auto"),
+    instruments: z.object({ path: z.string(), map: z.record(z.string()).optional(), scale: z.record(z.number()).optional() }).strict().optional(),
+    synthetic: z.object({
+      stocks: z.number().int().min(20), start: z.string(), end: z.string(), industries: z.number().int().min(2),
+      indexSize: z.number().int().min(10), targetIC: z.number().min(0).max(0.5), seed: z.number().int(),
+    }).strict().partial().default({}),
+  }).strict().default({}),
+  models: z.array(z.enum(["v1", "v2", "v3", "v4"])).min(1).default(["v1", "v3", "v4"]),
+  /** Also train the chapter-4 ablations of V4. */
+  ablations: z.boolean().default(false),
+  schedule: z.object({
+    trainStart: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"),
+    testStart: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"),
+    testEnd: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"),
+    retrainMonths: z.number().int().min(1).max(60).default(6),
+    validDays: z.number().int().min(10).optional(),
+  }).strict().default({ trainStart: "2016-01-01", testStart: "2019-01-01", testEnd: "2021-06-01" }),
+  horizon: z.number().int().min(1).max(60).default(10),
+  sampleStep: z.number().int().min(1).max(60).default(5),
+  minListingDays: z.number().int().min(0).default(60),
+  features: z.object({
+    windows: z.array(z.number().int().min(2).max(60)).default([2, 5, 10, 20]),
+    standardize: z.boolean().default(true),
+    spearmanThreshold: z.number().gt(0).max(1).default(0.8),
+  }).strict().default({}),
+  train: z.object({
+    maxEpochs: z.number().int().min(1).max(1000).default(90),
+    patience: z.number().int().min(1).default(10),
+    lrStart: z.number().positive().default(1e-3),
+    lrEnd: z.number().positive().default(1e-7),
+    lrEpochs: z.number().int().min(1).default(90),
+    minBatch: z.number().int().min(8).default(256),
+    longWeight: z.number().min(0).lt(1).default(0.5),
+    weightDecay: z.number().min(0).default(0),
+  }).strict().default({}),
+  evaluate: z.object({
+    every: z.number().int().min(1).default(10),
+    groups: z.number().int().min(2).max(20).default(5),
+    costs: costs.default("paper"),
+    index: z.string().default("csi500"),
+    maxWeight: z.number().gt(0).max(1).default(0.02),
+    industryTolerance: z.number().min(0).default(0.01),
+    sizeTolerance: z.number().min(0).default(0.1),
+    maxTurnover: z.number().gt(0).max(1).default(0.3),
+  }).strict().default({}),
+  seed: z.number().int().default(0),
+  threads: z.number().int().min(1).max(64).default(1),
+  out: z.string().default("out"),
+  resume: z.boolean().default(false),
+}).strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** A configuration problem: the CLI prints it on one line and exits with code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export function validateConfig(raw: unknown, source = "configuration"): Config {
+  const r = ConfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue.path.join(".") || "(top level)";
+  const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
+  throw new UsageError(`${source}: ${where}: ${what}`);
+}
+
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new UsageError(`${path}: cannot read the configuration file`);
+  }
+  try {
+    return path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new UsageError(`${path}: not valid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** Deep merge of plain objects: `over` wins. */
+export function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] = v && typeof v === "object" && !Array.isArray(v) && b && typeof b === "object" && !Array.isArray(b)
+      ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+/** The demo's sizes: default (within 30 minutes on 2 cores), quick (3 minutes), paper scale. */
+export const DEMO_PRESETS: Record<string, Record<string, unknown>> = {
+  default: {
+    data: { synthetic: { stocks: 200, start: "2016-01-01", end: "2021-06-01", indexSize: 80 } },
+    sampleStep: 10, train: { maxEpochs: 6, patience: 3 }, features: { windows: [5, 10, 20] },
+  },
+  quick: {
+    data: { synthetic: { stocks: 100, start: "2017-06-01", end: "2020-12-31", indexSize: 40 } },
+    schedule: { trainStart: "2017-06-01", testStart: "2020-01-01", testEnd: "2020-12-31", retrainMonths: 6 },
+    sampleStep: 10, train: { maxEpochs: 2, patience: 2 }, features: { windows: [5, 10, 20] },
+  },
+  "paper-scale": {
+    data: { synthetic: { stocks: 3000, start: "2016-01-01", end: "2021-06-01", indexSize: 500 } },
+    sampleStep: 2, train: { maxEpochs: 90, patience: 10 }, features: { windows: [2, 5, 10, 20] },
+  },
+};

@@ -1,0 +1,243 @@
+/**
+ * The whole pipeline of a run: data, features, risk model and labels, rolling training of each
+ * model, evaluation, and the outputs (metrics.json, CSVs, the report). Each stage is called
+ * through its folder's public surface.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Panel, type QualityReport, forwardIC, loadBars, loadQlib, syntheticMarket } from "../data/index.js";
+import { buildFeatureStore, FEATURES } from "../features/index.js";
+import { styleExposures } from "../risk/index.js";
+import { makeLabels, rollingWindows } from "../dataset/index.js";
+import { type ModelSpec } from "../models/index.js";
+import { PanelCache, type RollingResult, runRolling } from "../train/index.js";
+import {
+  DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, type EnhancementResult, type GroupResult, type IcTest,
+  enhanceIndex, icDecay, icTest, pearson, stratify,
+} from "../evaluate/index.js";
+import { setNumThreads, torchVersion } from "../engine/index.js";
+import type { Config } from "./config.js";
+import { UsageError } from "./config.js";
+import { type Progress, progressBar } from "./progress.js";
+import { renderReport } from "../report/index.js";
+
+export interface ModelEvaluation {
+  name: string;
+  ic: IcTest;
+  decay: { horizon: number; ic: number; rankIc: number }[];
+  groups: GroupResult;
+  enhancement: EnhancementResult | null;
+  styleExposure: Record<string, number>;
+  trainSeconds: number;
+  rolling?: RollingResult;
+}
+
+export interface RunResult {
+  metrics: Record<string, unknown>;
+  evaluations: ModelEvaluation[];
+  outDir: string;
+}
+
+/** The ablations of the paper's chapter 4, as V4 switches. */
+export const ABLATIONS: Record<string, ModelSpec> = {
+  "v4-no-transformer": { kind: "v4", v4: { auxImages: 0 } },
+  "v4-no-attention": { kind: "v4", v4: { attention: false } },
+  "v4-lstm": { kind: "v4", v4: { bidirectional: false } },
+  "v4-no-spearman": { kind: "v4", v4: { useSpearman: false } },
+  "v4-seq10": { kind: "v4", v4: { seqLen: 10 } },
+};
+
+function costsOf(c: Config["evaluate"]["costs"]): Costs {
+  return c === "paper" ? PAPER_COSTS : c === "realistic" ? REALISTIC_COSTS : c;
+}
+
+async function loadData(cfg: Config, log: (s: string) => void): Promise<{ panel: Panel; quality: QualityReport; oracle?: Float64Array }> {
+  const d = cfg.data;
+  if (!d.path) {
+    log("data: the synthetic market");
+    const m = syntheticMarket({ ...d.synthetic, seed: d.synthetic.seed ?? cfg.seed + 7 });
+    return { panel: m.panel, quality: m.quality, oracle: m.oracle };
+  }
+  if (!existsSync(d.path)) throw new UsageError(`--data ${d.path}: no such file or folder`);
+  log(`data: ${d.path}`);
+  if (statSync(d.path).isDirectory()) return loadQlib(d.path, { priceBasis: d.priceBasis });
+  return loadBars(d.path, {
+    preset: d.preset, map: d.map, market: d.market, priceBasis: d.priceBasis, instruments: d.instruments, universeColumn: d.universeColumn,
+  });
+}
+
+/** Mean absolute cross-sectional correlation of a factor with each style, over its dates. */
+function styleExposure(factor: Float64Array, styles: { names: string[]; values: Float64Array[] }, S: number, D: number, every: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  styles.names.forEach((name, j) => {
+    const v = styles.values[j];
+    const cs: number[] = [];
+    for (let d = 0; d < D; d += every) {
+      const a: number[] = [], b: number[] = [];
+      for (let s = 0; s < S; s++) {
+        const k = s * D + d;
+        if (Number.isFinite(factor[k]) && Number.isFinite(v[k])) { a.push(factor[k]); b.push(v[k]); }
+      }
+      const c = pearson(a, b);
+      if (a.length > 10 && Number.isFinite(c)) cs.push(Math.abs(c));
+    }
+    out[name] = cs.length ? cs.reduce((x, y) => x + y, 0) / cs.length : NaN;
+  });
+  return out;
+}
+
+function csv(rows: (string | number)[][]): string {
+  const cell = (v: string | number): string => {
+    const s = typeof v === "number" ? (Number.isFinite(v) ? String(+v.toPrecision(10)) : "") : v;
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return rows.map((r) => r.map(cell).join(",")).join("\n") + "\n";
+}
+
+export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void; progress?: boolean } = {}): Promise<RunResult> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
+  setNumThreads(cfg.threads);
+  const t0 = Date.now();
+  const outDir = cfg.out;
+  mkdirSync(outDir, { recursive: true });
+  // A run that stops early must not leave results that look complete.
+  for (const f of ["metrics.json", "report.html"]) rmSync(join(outDir, f), { force: true });
+  const staging = join(outDir, `.staging-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+
+  const { panel, quality, oracle } = await loadData(cfg, log);
+  const S = panel.stocks.length, D = panel.calendar.length;
+  log(`data: ${S} stocks x ${D} dates, ${quality.rowsKept} of ${quality.rowsIn} rows kept`);
+  const windows = (() => {
+    try {
+      return rollingWindows(panel.calendar, { ...cfg.schedule, horizon: cfg.horizon });
+    } catch (e) {
+      throw new UsageError(`schedule: ${(e as Error).message}`);
+    }
+  })();
+  log(`schedule: ${windows.length} test windows: ${windows.map((w) => w.name).join(", ")}`);
+  const bar = (label: string): Progress => progressBar(label, opts.progress ?? process.stderr.isTTY === true);
+  const fb = bar("features");
+  const store = buildFeatureStore(panel, join(outDir, "cache", "features"), cfg.features.windows.includes(10)
+    ? { windows: cfg.features.windows, standardize: cfg.features.standardize }
+    : { windows: [...new Set([...cfg.features.windows, 10])].sort((a, b) => a - b), standardize: cfg.features.standardize },
+  (done, total) => fb.update(done, total));
+  fb.done();
+  log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
+  const styles = styleExposures(panel);
+  const labels = makeLabels(panel, styles, cfg.horizon);
+  const cache = new PanelCache(store);
+  const specs: [string, ModelSpec][] = [
+    ...cfg.models.map((m) => [m, { kind: m }] as [string, ModelSpec]),
+    ...(cfg.ablations ? Object.entries(ABLATIONS) : []),
+  ];
+  const evaluations: ModelEvaluation[] = [];
+  const costs = costsOf(cfg.evaluate.costs);
+  const sizeIdx = styles.names.indexOf("size");
+  for (const [name, spec] of specs) {
+    const tb = bar(`train ${name}`);
+    const rolling = runRolling(name, spec, { panel, store, styles, labels }, windows, cache, {
+      sampleStep: cfg.sampleStep, minListingDays: cfg.minListingDays, spearmanThreshold: cfg.features.spearmanThreshold,
+      outDir, train: { ...cfg.train, seed: cfg.seed, resume: cfg.resume,
+        onProgress: (d, t) => tb.update(d, t),
+        onEpoch: (e) => { tb.done(); log(`${name}: epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, valid IC ${e.valid_ic.toFixed(4)}, valid Sharpe ${e.valid_sharpe.toFixed(2)}, lr ${e.lr.toExponential(2)}, ${e.seconds.toFixed(1)} s`); } },
+      onWindow: (w, i, n) => log(`${name}: window ${i + 1}/${n} (${w.name})`),
+    });
+    tb.done();
+    const ev = await evaluate(name, rolling.factor, rolling.trainSeconds);
+    ev.rolling = rolling;
+    evaluations.push(ev);
+    log(`${name}: IC ${ev.ic.summary.ic.mean.toFixed(4)}, rank IC ${ev.ic.summary.rankIc.mean.toFixed(4)}, IR ${ev.ic.summary.ic.ir.toFixed(3)}, trained in ${rolling.trainSeconds.toFixed(0)} s`);
+  }
+
+  async function evaluate(name: string, factor: Float64Array, trainSeconds: number): Promise<ModelEvaluation> {
+    const ic = icTest(factor, labels.raw, panel.calendar, S, cfg.evaluate.every);
+    const decay = icDecay(factor, panel.fields.vwap!, S, D, [1, 5, 10, 20], cfg.evaluate.every);
+    const groups = stratify(panel, factor, { groups: cfg.evaluate.groups, every: cfg.evaluate.every, costs });
+    const enhancement = panel.indexWeights[cfg.evaluate.index] && sizeIdx >= 0
+      ? await enhanceIndex(panel, factor, styles.values[sizeIdx], { ...DEFAULT_ENHANCE, ...cfg.evaluate, costs })
+      : null;
+    return { name, ic, decay, groups, enhancement, styleExposure: styleExposure(factor, styles, S, D, cfg.evaluate.every), trainSeconds };
+  }
+
+  // The oracle (synthetic data): the planted signal on the same test dates.
+  let oracleEval: ModelEvaluation | null = null;
+  if (oracle) {
+    const f = new Float64Array(S * D).fill(NaN);
+    const first = evaluations[0]?.rolling?.factor;
+    for (let k = 0; k < S * D; k++) if (first ? Number.isFinite(first[k]) : false) f[k] = oracle[k];
+    oracleEval = await evaluate("oracle", f, 0);
+  }
+
+  const summarizeModel = (e: ModelEvaluation): Record<string, unknown> => ({
+    ic_mean: e.ic.summary.ic.mean, ic_std: e.ic.summary.ic.std, ir: e.ic.summary.ic.ir, ic_t: e.ic.summary.ic.t,
+    ic_positive: e.ic.summary.ic.positive, rank_ic_mean: e.ic.summary.rankIc.mean, rank_ic_std: e.ic.summary.rankIc.std,
+    rank_ir: e.ic.summary.rankIc.ir, ic_by_year: e.ic.byYear, ic_decay: e.decay,
+    group_annual_excess: e.groups.annualExcess, group_annual_return: e.groups.annualReturn,
+    long_short_annual: e.groups.longShortAnnual, group_turnover: e.groups.turnover,
+    enhancement: e.enhancement ? { by_year: e.enhancement.byYear, max_constraint_violation: e.enhancement.maxConstraintViolation,
+      relaxed_rebalances: e.enhancement.relaxed, rebalances: e.enhancement.rebalances } : null,
+    style_exposure: e.styleExposure, train_seconds: e.trainSeconds,
+    windows: e.rolling?.windows.map((w) => ({ window: w.window, best_epoch: w.bestEpoch, epochs: w.log.length, seconds: w.seconds,
+      kept_features: w.selection?.kept ?? null, samples: w.samples })),
+  });
+  const metrics: Record<string, unknown> = {
+    models: Object.fromEntries(evaluations.map((e) => [e.name, summarizeModel(e)])),
+    oracle: oracleEval ? summarizeModel(oracleEval) : null,
+    oracle_configured_ic: oracle ? forwardIC(oracle, panel.fields.vwap!, S, D, cfg.horizon, cfg.evaluate.every) : null,
+    data_quality: quality,
+    labels: { horizon: cfg.horizon, missing: labels.missing, warnings: labels.warnings },
+    features: {
+      windows: store.meta.settings.windows, kept: evaluations[0]?.rolling?.windows.map((w) => w.selection?.kept ?? 208) ?? [],
+      stand_ins: store.meta.standIns, masked_windows: store.meta.masked,
+      kept_names_last_window: evaluations.find((e) => e.rolling?.windows.at(-1)?.selection)?.rolling?.windows.at(-1)?.selection?.names ?? [],
+    },
+    risk: { styles: styles.names, notes: styles.notes },
+    schedule: windows.map((w) => ({ name: w.name, train: [panel.calendar[w.train.from], panel.calendar[w.train.to - 1]],
+      valid: [panel.calendar[w.valid.from], panel.calendar[w.valid.to - 1]], test: [panel.calendar[w.test.from], panel.calendar[w.test.to - 1]] })),
+    conventions: {
+      ic: "Pearson (IC) and Spearman (rank IC) across stocks on rebalance dates every N trading days, against the forward return vwap t+1 to t+1+h; IR = mean / std (not annualised)",
+      trading: "signals at the close of t trade at the vwap of t+1; buys pay commission, sells commission + stamp duty; suspended or limit-up stocks are not bought, suspended or limit-down stocks not sold",
+      annualisation: "geometric over 252 trading days: (NAV_end / NAV_start)^(252 / days) - 1; excess from the ratio of NAVs",
+      costs,
+    },
+    settings: cfg,
+    versions: { alphanet: "0.1.0", node: process.version, torch: torchVersion() },
+    seconds: (Date.now() - t0) / 1000,
+  };
+
+  // Outputs: staged, then moved into place; metrics.json last, so that its presence means complete.
+  const write = (name: string, text: string): void => writeFileSync(join(staging, name), text);
+  for (const e of evaluations) {
+    const rows: (string | number)[][] = [["date", "code", "factor"]];
+    const f = e.rolling!.factor;
+    for (let d = 0; d < D; d++) for (let s = 0; s < S; s++) {
+      const v = f[s * D + d];
+      if (Number.isFinite(v)) rows.push([panel.calendar[d], panel.stocks[s], v]);
+    }
+    write(`factor_${e.name}.csv`, csv(rows));
+  }
+  const all = oracleEval ? [...evaluations, oracleEval] : evaluations;
+  write("table_1_1_ic.csv", csv([["model", "ic_mean", "ic_std", "ir", "rank_ic_mean", "rank_ic_std", "rank_ir", "ic_t", "ic_positive"],
+    ...all.map((e) => [e.name, e.ic.summary.ic.mean, e.ic.summary.ic.std, e.ic.summary.ic.ir, e.ic.summary.rankIc.mean,
+      e.ic.summary.rankIc.std, e.ic.summary.rankIc.ir, e.ic.summary.ic.t, e.ic.summary.ic.positive])]));
+  write("table_5_2_groups.csv", csv([["model", ...all[0].groups.annualExcess.map((_, g) => `group_${g + 1}_annual_excess`), "long_short_annual"],
+    ...all.map((e) => [e.name, ...e.groups.annualExcess, e.groups.longShortAnnual])]));
+  write("table_5_3_enhancement.csv", csv([["model", "year", "excess_return", "holdings", "volatility", "sharpe", "max_drawdown", "turnover"],
+    ...all.flatMap((e) => (e.enhancement?.byYear ?? []).map((y) => [e.name, y.year, y.excess_return, y.holdings, y.volatility, y.sharpe, y.max_drawdown, y.turnover]))]));
+  write("ic_series.csv", csv([["model", "date", "ic", "rank_ic"], ...all.flatMap((e) => e.ic.dates.map((d, i) => [e.name, d, e.ic.ic[i], e.ic.rankIc[i]]))]));
+  write("data_quality.json", JSON.stringify(quality, null, 2));
+  write("report.html", renderReport({ metrics, evaluations: all, quality, store: store.meta, panel }));
+  write("metrics.json", JSON.stringify(metrics, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2));
+  for (const name of ["factor_" , "table_", "ic_series.csv", "data_quality.json", "report.html", "metrics.json"]) {
+    for (const f of (await import("node:fs")).readdirSync(staging).filter((x) => x.startsWith(name) || x === name)) {
+      renameSync(join(staging, f), join(outDir, f));
+    }
+  }
+  rmSync(staging, { recursive: true, force: true });
+  log(`report: ${join(outDir, "report.html")}`);
+  return { metrics, evaluations, outDir };
+}
+
+export { FEATURES };

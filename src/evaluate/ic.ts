@@ -1,0 +1,108 @@
+/**
+ * The IC test (the paper's chapter 5; DESIGN.md section 8), with Qlib's and alphalens' definitions:
+ * on rebalance dates every N trading days, the cross-sectional Pearson correlation (IC) and the
+ * Spearman rank correlation (rank IC, alphalens' factor_information_coefficient) between the
+ * factor at t and the forward return over the label horizon (vwap t + 1 to t + 1 + h).
+ * IR = mean / std of the per-date ICs (Qlib's ICIR; not annualised); t = mean / std x sqrt(n).
+ */
+import { rankdata } from "../features/index.js";
+
+export interface IcSummary {
+  mean: number;
+  std: number;
+  ir: number;
+  t: number;
+  positive: number;
+  n: number;
+}
+
+export interface IcTest {
+  dates: string[];
+  ic: number[];
+  rankIc: number[];
+  summary: { ic: IcSummary; rankIc: IcSummary };
+  byYear: { year: string; ic: number; rankIc: number; n: number }[];
+}
+
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  if (n < 3) return NaN;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
+  ma /= n; mb /= n;
+  let c = 0, va = 0, vb = 0;
+  for (let i = 0; i < n; i++) { c += (a[i] - ma) * (b[i] - mb); va += (a[i] - ma) ** 2; vb += (b[i] - mb) ** 2; }
+  return va > 0 && vb > 0 ? c / Math.sqrt(va * vb) : NaN;
+}
+
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return pearson(rankdata(a), rankdata(b));
+}
+
+export function summarize(xs: number[]): IcSummary {
+  const v = xs.filter(Number.isFinite);
+  const n = v.length;
+  const mean = n ? v.reduce((a, b) => a + b, 0) / n : NaN;
+  const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
+  return { mean, std, ir: std > 0 ? mean / std : NaN, t: std > 0 ? (mean / std) * Math.sqrt(n) : NaN,
+    positive: n ? v.filter((x) => x > 0).length / n : NaN, n };
+}
+
+/** The cross-section of date d where both the factor and the return are finite. */
+function pairs(factor: Float64Array, ret: Float64Array, S: number, D: number, d: number): [number[], number[]] {
+  const a: number[] = [], b: number[] = [];
+  for (let s = 0; s < S; s++) {
+    const k = s * D + d;
+    if (Number.isFinite(factor[k]) && Number.isFinite(ret[k])) { a.push(factor[k]); b.push(ret[k]); }
+  }
+  return [a, b];
+}
+
+/** Dates where the factor has values, every `every` trading days from the first. */
+export function rebalanceDates(factor: Float64Array, S: number, D: number, every: number): number[] {
+  let first = -1;
+  for (let d = 0; d < D && first < 0; d++) for (let s = 0; s < S; s++) if (Number.isFinite(factor[s * D + d])) { first = d; break; }
+  const out: number[] = [];
+  if (first < 0) return out;
+  for (let d = first; d < D; d += every) {
+    let any = false;
+    for (let s = 0; s < S && !any; s++) any = Number.isFinite(factor[s * D + d]);
+    if (any) out.push(d);
+  }
+  return out;
+}
+
+export function icTest(factor: Float64Array, forward: Float64Array, calendar: string[], S: number, every = 10): IcTest {
+  const D = calendar.length;
+  const dates: string[] = [], ic: number[] = [], rankIc: number[] = [];
+  for (const d of rebalanceDates(factor, S, D, every)) {
+    const [a, b] = pairs(factor, forward, S, D, d);
+    if (a.length < 10) continue;
+    dates.push(calendar[d]);
+    ic.push(pearson(a, b));
+    rankIc.push(spearman(a, b));
+  }
+  const years = [...new Set(dates.map((d) => d.slice(0, 4)))];
+  const byYear = years.map((y) => {
+    const idx = dates.map((d, i) => (d.startsWith(y) ? i : -1)).filter((i) => i >= 0);
+    return { year: y, ic: summarize(idx.map((i) => ic[i])).mean, rankIc: summarize(idx.map((i) => rankIc[i])).mean, n: idx.length };
+  });
+  return { dates, ic, rankIc, summary: { ic: summarize(ic), rankIc: summarize(rankIc) }, byYear };
+}
+
+/** IC decay: the mean rank IC of the factor against forward returns of each horizon. */
+export function icDecay(factor: Float64Array, vwap: Float64Array, S: number, D: number, horizons: number[], every = 10):
+  { horizon: number; rankIc: number; ic: number }[] {
+  return horizons.map((h) => {
+    const fwd = new Float64Array(S * D).fill(NaN);
+    for (let s = 0; s < S; s++) for (let d = 0; d + 1 + h < D; d++) fwd[s * D + d] = vwap[s * D + d + 1 + h] / vwap[s * D + d + 1] - 1;
+    const ics: number[] = [], rics: number[] = [];
+    for (const d of rebalanceDates(factor, S, D, every)) {
+      const [a, b] = pairs(factor, fwd, S, D, d);
+      if (a.length < 10) continue;
+      ics.push(pearson(a, b));
+      rics.push(spearman(a, b));
+    }
+    return { horizon: h, ic: summarize(ics).mean, rankIc: summarize(rics).mean };
+  });
+}
