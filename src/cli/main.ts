@@ -1,33 +1,246 @@
 #!/usr/bin/env node
-/** The `alphanet` command line. */
+/**
+ * The `alphanet` command line. Bad arguments or configuration end with exit code 2 and one line
+ * that says what to fix.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { benchTrain, runBench } from "./bench.js";
+import { type Config, DEMO_PRESETS, UsageError, merge, readConfigFile, validateConfig } from "./config.js";
 
 const HELP = `alphanet: mine stock-selection alphas with AlphaNetV4
 
 usage: alphanet <command> [options]
 
 commands:
-  demo     run the demonstration (see below)
-  bench    benchmarks that print JSON: alphanet bench train [--threads N] [--peer]
+  demo       the whole pipeline on the embedded synthetic market, with the report
+  run        the whole pipeline on your data: ingest, features, rolling training, evaluation, report
+  ingest     load and validate a bar file or Qlib directory; write the quality report (and a Qlib copy)
+  features   build the feature store of a dataset
+  train      rolling training of the chosen models: factors and saved models, no evaluation
+  predict    score the stocks on the latest dates with a saved model
+  evaluate   evaluate a factor CSV (date,code,factor) against a dataset
+  bench      benchmarks that print JSON: train, features, load
 
 Run 'alphanet <command> --help' for a command's options.`;
 
+const RUN_OPTIONS = {
+  config: { type: "string" },
+  data: { type: "string" },
+  preset: { type: "string" },
+  map: { type: "string" },
+  "universe-column": { type: "string" },
+  instruments: { type: "string" },
+  "price-basis": { type: "string" },
+  models: { type: "string" },
+  ablations: { type: "boolean" },
+  "train-start": { type: "string" },
+  "test-start": { type: "string" },
+  "test-end": { type: "string" },
+  "retrain-months": { type: "string" },
+  "sample-step": { type: "string" },
+  "max-epochs": { type: "string" },
+  horizon: { type: "string" },
+  costs: { type: "string" },
+  seed: { type: "string" },
+  threads: { type: "string" },
+  out: { type: "string" },
+  resume: { type: "boolean" },
+  quick: { type: "boolean" },
+  "paper-scale": { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+
+const RUN_HELP = `options (flags override the configuration file):
+  --config FILE            a YAML or JSON configuration (keys as in README's configuration reference)
+  --data FILE|DIR          a long CSV/Parquet bar file or a Qlib directory (default: the synthetic market)
+  --preset NAME            tushare, akshare, baostock or canonical column names and units
+  --map col=field,...      source column -> canonical field (e.g. trade_date=date,vol=volume)
+  --universe-column COL    a 0/1 point-in-time membership column
+  --instruments FILE       static stock attributes: code, industry, list_date, total_shares
+  --price-basis TEXT       what the prices are (e.g. "split-adjusted"), when the data has no adj_factor
+  --models v1,v3,v4        models to train (v1, v2, v3, v4)       --ablations   also V4's chapter-4 ablations
+  --train-start DATE --test-start DATE --test-end DATE --retrain-months N
+  --sample-step K          training samples every K days        --max-epochs N   --horizon H
+  --costs paper|realistic  --seed N   --threads N   --out DIR   --resume`;
+
+function num(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new UsageError(`--${flag} ${v}: expected a number`);
+  return x;
+}
+
+function parseMap(v: string | undefined): Record<string, string> | undefined {
+  if (!v) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of v.split(",")) {
+    const [a, b] = part.split("=");
+    if (!a || !b) throw new UsageError(`--map ${v}: expected col=field pairs separated by commas`);
+    out[a.trim()] = b.trim();
+  }
+  return out;
+}
+
+/** Configuration from the file (if any), the demo preset (if any) and the flags, validated. */
+function configFrom(argv: string[], base: Record<string, unknown> = {}): Config {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: RUN_OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]);
+  }
+  let cfg: Record<string, unknown> = { ...base };
+  if (values.config) cfg = merge(cfg, readConfigFile(values.config as string) as Record<string, unknown>);
+  const s = (k: string): string | undefined => values[k] as string | undefined;
+  const flags: Record<string, unknown> = {
+    data: {
+      path: s("data"), preset: s("preset"), map: parseMap(s("map")), universeColumn: s("universe-column"),
+      priceBasis: s("price-basis"),
+      instruments: s("instruments") ? { path: s("instruments") } : undefined,
+    },
+    models: s("models")?.split(",").map((m) => m.trim()),
+    ablations: values.ablations,
+    schedule: {
+      trainStart: s("train-start"), testStart: s("test-start"), testEnd: s("test-end"),
+      retrainMonths: num("retrain-months", s("retrain-months")),
+    },
+    sampleStep: num("sample-step", s("sample-step")),
+    horizon: num("horizon", s("horizon")),
+    train: { maxEpochs: num("max-epochs", s("max-epochs")) },
+    evaluate: { costs: s("costs") },
+    seed: num("seed", s("seed")),
+    threads: num("threads", s("threads")),
+    out: s("out"),
+    resume: values.resume,
+  };
+  const clean = (o: unknown): unknown => {
+    if (!o || typeof o !== "object" || Array.isArray(o)) return o;
+    const e = Object.entries(o as Record<string, unknown>).map(([k, v]) => [k, clean(v)] as const)
+      .filter(([, v]) => v !== undefined && !(v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0));
+    return Object.fromEntries(e);
+  };
+  // A schedule given in part on the command line completes the default one.
+  const merged = merge(cfg, clean(flags) as Record<string, unknown>);
+  if (merged.schedule && typeof merged.schedule === "object")
+    merged.schedule = { trainStart: "2016-01-01", testStart: "2019-01-01", testEnd: "2021-06-01", ...(merged.schedule as object) };
+  return validateConfig(merged, values.config ? String(values.config) : "configuration");
+}
+
+async function run(argv: string[], base: Record<string, unknown> = {}): Promise<number> {
+  const cfg = configFrom(argv, base);
+  const { runPipeline } = await import("./pipeline.js");
+  const r = await runPipeline(cfg);
+  const models = r.metrics.models as Record<string, { ic_mean: number; ic_std: number; ir: number; rank_ic_mean: number }>;
+  console.log("table 1-1 (IC test):");
+  console.log("model      IC mean   IC std     IR   rank IC");
+  for (const [name, m] of Object.entries(models))
+    console.log(`${name.padEnd(10)} ${m.ic_mean.toFixed(4).padStart(7)} ${m.ic_std.toFixed(4).padStart(8)} ${m.ir.toFixed(3).padStart(6)} ${m.rank_ic_mean.toFixed(4).padStart(9)}`);
+  const o = r.metrics.oracle as { ic_mean: number; ic_std: number; ir: number; rank_ic_mean: number } | null;
+  if (o) console.log(`${"oracle".padEnd(10)} ${o.ic_mean.toFixed(4).padStart(7)} ${o.ic_std.toFixed(4).padStart(8)} ${o.ir.toFixed(3).padStart(6)} ${o.rank_ic_mean.toFixed(4).padStart(9)}`);
+  console.log(`report: ${join(r.outDir, "report.html")}`);
+  return 0;
+}
+
 async function demo(argv: string[]): Promise<number> {
   if (argv.includes("--help")) {
-    console.log("alphanet demo: trains the AlphaNetV4 benchmark network on random data and reports its speed.");
+    console.log(`alphanet demo [--quick | --paper-scale] [run options]
+The synthetic market on the paper's calendar (2016-01-01 to 2021-06-01), V1, V3 and V4 with rolling
+retraining every 6 months from 2019-01-01, the evaluation and the report, in out/demo by default.
+--quick: a small market and 2 test windows (about 3 minutes). --paper-scale: 3,000 stocks and the
+paper's 90-epoch protocol (hours on a CPU; see README).\n\n${RUN_HELP}`);
     return 0;
   }
-  // The data, features and training stages are not in place yet: until they are, the demo trains
-  // the benchmark network on random tensors and says so.
-  console.log("alphanet demo: the data pipeline is not built yet; training the AlphaNetV4 network of DESIGN.md");
-  console.log("section 6 (K = 103, T = 20, batch 512) on random data to show the engine at work.");
-  const r = await benchTrain({ threads: 1, batch: 512, steps: 5, features: 103, seq: 20, aux: 2 });
-  console.log(JSON.stringify(r));
+  const size = argv.includes("--quick") ? "quick" : argv.includes("--paper-scale") ? "paper-scale" : "default";
+  const rest = argv.filter((a) => a !== "--quick" && a !== "--paper-scale");
+  return run(rest, merge({ out: join("out", "demo") }, DEMO_PRESETS[size]));
+}
+
+async function ingest(argv: string[]): Promise<number> {
+  const cfg = configFrom(argv.filter((a) => a !== "--qlib"));
+  if (!cfg.data.path) throw new UsageError("ingest needs --data FILE|DIR");
+  const { loadBars, loadQlib, writeQlib } = await import("../data/index.js");
+  const { statSync } = await import("node:fs");
+  const d = cfg.data;
+  if (!existsSync(d.path!)) throw new UsageError(`--data ${d.path}: no such file or folder`);
+  const { panel, quality } = statSync(d.path!).isDirectory() ? loadQlib(d.path!) : await loadBars(d.path!, {
+    preset: d.preset, map: d.map, market: d.market, priceBasis: d.priceBasis, instruments: d.instruments, universeColumn: d.universeColumn,
+  });
+  mkdirSync(cfg.out, { recursive: true });
+  writeFileSync(join(cfg.out, "data_quality.json"), JSON.stringify(quality, null, 2));
+  if (argv.includes("--qlib")) writeQlib(panel, join(cfg.out, "qlib"));
+  console.log(JSON.stringify({ stocks: panel.stocks.length, dates: panel.calendar.length, rows_in: quality.rowsIn, rows_kept: quality.rowsKept,
+    rows_dropped: quality.rowsDropped, rows_flagged: quality.rowsFlagged, report: join(cfg.out, "data_quality.json") }));
+  return 0;
+}
+
+async function features(argv: string[]): Promise<number> {
+  const cfg = configFrom(argv);
+  const { loadBars, syntheticMarket } = await import("../data/index.js");
+  const { buildFeatureStore } = await import("../features/index.js");
+  const d = cfg.data;
+  const panel = d.path ? (await loadBars(d.path, { preset: d.preset, map: d.map, market: d.market, instruments: d.instruments })).panel
+    : syntheticMarket({ ...d.synthetic }).panel;
+  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), { windows: cfg.features.windows, standardize: cfg.features.standardize });
+  console.log(JSON.stringify({ store: store.dir, key: store.meta.key, windows: store.meta.settings.windows, masked: store.meta.masked,
+    stand_ins: store.meta.standIns, seconds: store.meta.seconds }));
+  return 0;
+}
+
+async function evaluateCmd(argv: string[]): Promise<number> {
+  const i = argv.indexOf("--factor");
+  if (i < 0 || !argv[i + 1]) throw new UsageError("evaluate needs --factor FILE (a CSV with date,code,factor) and --data FILE");
+  const factorPath = argv[i + 1];
+  const cfg = configFrom([...argv.slice(0, i), ...argv.slice(i + 2)]);
+  if (!existsSync(factorPath)) throw new UsageError(`--factor ${factorPath}: no such file`);
+  const { loadBars } = await import("../data/index.js");
+  const { icTest, stratify, PAPER_COSTS, REALISTIC_COSTS } = await import("../evaluate/index.js");
+  const { forwardReturns } = await import("../dataset/index.js");
+  if (!cfg.data.path) throw new UsageError("evaluate needs --data FILE: the prices the factor is evaluated on");
+  const { panel } = await loadBars(cfg.data.path, { preset: cfg.data.preset, map: cfg.data.map, instruments: cfg.data.instruments });
+  const S = panel.stocks.length, D = panel.calendar.length;
+  const factor = new Float64Array(S * D).fill(NaN);
+  const { readFileSync } = await import("node:fs");
+  const lines = readFileSync(factorPath, "utf8").trim().split(/\r?\n/);
+  const head = lines[0].split(",");
+  const [di, ci, fi] = ["date", "code", "factor"].map((c) => head.indexOf(c));
+  if (di < 0 || ci < 0 || fi < 0) throw new UsageError(`${factorPath}: expected the columns date,code,factor (found ${head.join(",")})`);
+  const dIdx = new Map(panel.calendar.map((d, k) => [d, k]));
+  const sIdx = new Map(panel.stocks.map((s, k) => [s, k]));
+  let unmatched = 0;
+  for (const l of lines.slice(1)) {
+    const c = l.split(",");
+    const d = dIdx.get(c[di]), s = sIdx.get(c[ci]);
+    if (d === undefined || s === undefined) { unmatched++; continue; }
+    factor[s * D + d] = Number(c[fi]);
+  }
+  const fwd = forwardReturns(panel, cfg.horizon).fwd;
+  const ic = icTest(factor, fwd, panel.calendar, S, cfg.evaluate.every);
+  const costs = cfg.evaluate.costs === "realistic" ? REALISTIC_COSTS : cfg.evaluate.costs === "paper" ? PAPER_COSTS : cfg.evaluate.costs;
+  const g = stratify(panel, factor, { groups: cfg.evaluate.groups, every: cfg.evaluate.every, costs });
+  console.log(JSON.stringify({ ic: ic.summary, ic_by_year: ic.byYear, group_annual_excess: g.annualExcess, long_short_annual: g.longShortAnnual,
+    unmatched_rows: unmatched }, null, 2));
+  return 0;
+}
+
+async function predictCmd(argv: string[]): Promise<number> {
+  const i = argv.indexOf("--model");
+  if (i < 0 || !argv[i + 1]) throw new UsageError("predict needs --model DIR (a saved model: weights.safetensors and manifest.json) and --data FILE");
+  const modelDir = argv[i + 1];
+  const cfg = configFrom([...argv.slice(0, i), ...argv.slice(i + 2)]);
+  const { scoreLatest } = await import("./predict.js");
+  const rows = await scoreLatest(modelDir, cfg);
+  mkdirSync(cfg.out, { recursive: true });
+  const path = join(cfg.out, "scores.csv");
+  writeFileSync(path, "date,code,score\n" + rows.map((r) => `${r.date},${r.code},${r.score}`).join("\n") + "\n");
+  console.log(JSON.stringify({ scored: rows.length, date: rows[0]?.date ?? null, file: path }));
   return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const wantsHelp = rest.includes("--help") || rest.includes("-h");
   switch (cmd) {
     case undefined:
     case "--help":
@@ -37,12 +250,51 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "demo":
       return demo(rest);
+    case "run":
+      if (wantsHelp) return console.log(`alphanet run [options]: the whole pipeline on your data.\n\n${RUN_HELP}`), 0;
+      return run(rest);
+    case "train":
+      if (wantsHelp) return console.log(`alphanet train [options]: rolling training; factors and models in --out, then the evaluation.\n\n${RUN_HELP}`), 0;
+      return run(rest);
+    case "ingest":
+      if (wantsHelp) return console.log(`alphanet ingest --data FILE|DIR [--preset NAME] [--map col=field,...] [--instruments FILE] [--out DIR] [--qlib]\nValidates and cleans the data, writes data_quality.json (and a Qlib directory with --qlib).`), 0;
+      return ingest(rest);
+    case "features":
+      if (wantsHelp) return console.log(`alphanet features [--data FILE] [--out DIR] [--config FILE]\nBuilds the feature store (computed once per data and settings) under OUT/cache/features.`), 0;
+      return features(rest);
+    case "predict":
+      if (wantsHelp) return console.log(`alphanet predict --model DIR --data FILE [--out DIR]\nScores every eligible stock on the last date of the data with a saved model; writes OUT/scores.csv.`), 0;
+      return predictCmd(rest);
+    case "evaluate":
+      if (wantsHelp) return console.log(`alphanet evaluate --factor FILE --data FILE [--horizon H] [--costs paper|realistic]\nIC test and quintile stratification of any factor (CSV: date,code,factor).`), 0;
+      return evaluateCmd(rest);
+    case "report":
+      if (wantsHelp) return console.log(`alphanet report --out DIR\nThe report of a finished run is OUT/report.html, written by run and demo.`), 0;
+      {
+        const out = rest[rest.indexOf("--out") + 1] ?? "out";
+        const path = join(out, "report.html");
+        if (!existsSync(path)) throw new UsageError(`${path}: no report there: run 'alphanet run --out ${out}' first`);
+        console.log(`report: ${path}`);
+        return 0;
+      }
     case "bench":
+      if (wantsHelp) return console.log(`alphanet bench train|features|load [--threads N] [--peer] [--stocks N --days N] [FILE]`), 0;
       return runBench(rest);
     default:
-      console.error(`alphanet: unknown command "${cmd}"; run 'alphanet --help'`);
-      return 2;
+      throw new UsageError(`unknown command "${cmd}"; run 'alphanet --help'`);
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  const err = e as Error;
+  if (err.name === "UsageError" || err.name === "DataError") {
+    console.error(`alphanet: ${err.message}`);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+}
+
+export { benchTrain };

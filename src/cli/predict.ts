@@ -1,0 +1,47 @@
+/**
+ * Daily use: score the universe on the latest date with a saved model. The model's folder holds
+ * everything needed: weights, the feature columns it selected, its images and feature settings.
+ */
+import { join } from "node:path";
+import { loadModel } from "../engine/index.js";
+import { loadBars, syntheticMarket } from "../data/index.js";
+import { buildFeatureStore, readFeaturePanel } from "../features/index.js";
+import { type ImageSpec, type ModelSpec, createModel } from "../models/index.js";
+import { buildSamples } from "../dataset/index.js";
+import { predict } from "../train/index.js";
+import type { Config } from "./config.js";
+import { UsageError } from "./config.js";
+
+interface Manifest {
+  format: string;
+  spec: ModelSpec;
+  features: number;
+  featureColumns: number[] | null;
+  images: ImageSpec[];
+  featureSettings: { windows: number[]; standardize: boolean };
+}
+
+export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date: string; code: string; score: number }[]> {
+  let m: { stateDict: Map<string, import("../engine/index.js").Tensor>; manifest: Manifest };
+  try {
+    m = loadModel<Manifest>(modelDir);
+  } catch {
+    throw new UsageError(`--model ${modelDir}: not a saved model (expected weights.safetensors and manifest.json)`);
+  }
+  if (m.manifest.format !== "alphanet-model") throw new UsageError(`--model ${modelDir}: manifest.json is not an alphanet model`);
+  const d = cfg.data;
+  const panel = d.path ? (await loadBars(d.path, { preset: d.preset, map: d.map, market: d.market, instruments: d.instruments })).panel
+    : syntheticMarket({ ...d.synthetic }).panel;
+  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), m.manifest.featureSettings);
+  const cols = m.manifest.featureColumns ?? undefined;
+  const panels = new Map(m.manifest.images.map((sp) => [sp.d, readFeaturePanel(store, sp.d, cols)]));
+  const model = createModel(m.manifest.spec, m.manifest.features);
+  model.loadStateDict(m.stateDict);
+  const D = panel.calendar.length;
+  const last = D - 1;
+  const set = buildSamples(panel, panels, m.manifest.images, new Float64Array(panel.stocks.length * D), { from: last, to: D },
+    { step: 1, minListingDays: cfg.minListingDays, requireLabel: false });
+  const scores = predict(model, { specs: m.manifest.images, panels }, set.samples);
+  return set.samples.map((s, i) => ({ date: panel.calendar[s.date], code: panel.stocks[s.stock], score: scores[i] }))
+    .sort((a, b) => b.score - a.score);
+}
