@@ -183,7 +183,7 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
     hm = 0.013 ** 2 * 0.05 + 0.08 * em * em + 0.87 * hm;
     em = Math.sqrt(hm) * rng.studentT(5);
     market[d] = 0.0003 + em;
-    for (let i = 0; i < I; i++) industry[i][d] = 0.006 * rng.normal();
+    for (let i = 0; i < I; i++) industry[i][d] = 0.012 * rng.normal(); // CNE5 industry factors: about 1% a day
     size[d] = 0.003 * rng.normal();
   }
 

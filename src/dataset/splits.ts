@@ -55,8 +55,12 @@ export function rollingWindows(calendar: string[], o: ScheduleOptions): RollingW
   const start = firstAtOrAfter(calendar, o.trainStart);
   const end = firstAtOrAfter(calendar, addMonths(o.testEnd, 0) + "~"); // dates <= testEnd
   if (o.testStart >= o.testEnd) throw new RangeError(`the test start ${o.testStart} is not before the test end ${o.testEnd}`);
-  if (!calendar.length || o.testStart > calendar[calendar.length - 1] || o.testEnd < calendar[0])
-    throw new RangeError(`the test window ${o.testStart}..${o.testEnd} is outside the data (${calendar[0]}..${calendar[calendar.length - 1]})`);
+  const last = calendar[calendar.length - 1];
+  if (!calendar.length || o.testStart > last || o.testEnd < calendar[0] || o.testStart < calendar[0])
+    throw new RangeError(`the test window ${o.testStart}..${o.testEnd} is outside the data (${calendar[0]}..${last})`);
+  // A test end more than a week past the data would silently shorten the last window.
+  if (Date.parse(o.testEnd) - Date.parse(last) > 7 * 86400000)
+    throw new RangeError(`the test end ${o.testEnd} is after the data's last date ${last}: set --test-end to ${last} or earlier`);
   const windows: RollingWindow[] = [];
   for (let a = o.testStart; a < o.testEnd; a = addMonths(a, o.retrainMonths)) {
     const b = addMonths(a, o.retrainMonths) < o.testEnd ? addMonths(a, o.retrainMonths) : o.testEnd;

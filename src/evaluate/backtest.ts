@@ -78,7 +78,13 @@ export function simulate(p: Panel, targets: Map<number, Map<number, number>>, co
       for (const s of new Set([...shares.keys(), ...target.keys()])) {
         const px = vwap[s * D + d];
         const w = target.get(s) ?? 0;
-        want.set(s, Number.isFinite(px) && px > 0 ? (w * value) / px : shares.get(s) ?? 0);
+        const have = shares.get(s) ?? 0;
+        if (Number.isFinite(px) && px > 0) want.set(s, (w * value) / px);
+        else if (w === 0 && have > 0) want.set(s, 0); // a sale the suspension will block (and count)
+        else {
+          if (w > 0) sim.blocked.suspended++;
+          want.set(s, have);
+        }
       }
       const cannot = (s: number, side: "buy" | "sell"): string | null => {
         const k = s * D + d;
