@@ -1,18 +1,26 @@
 # alphanet: `make demo` and `make test` work on a fresh Debian machine with Node 20 (as root).
 SHELL := /bin/bash
 APT_PACKAGES := libtorch-dev libopenblas0-pthread
+# The report's browser tests drive Debian's Chromium.
+TEST_APT_PACKAGES := chromium
 ADDON := native/build/Release/alphanet_native.node
 NODE_GYP := node_modules/.bin/node-gyp
 # Debian's Node ships its headers in /usr/include/node; use them instead of downloading any.
 GYP_FLAGS := $(if $(wildcard /usr/include/node/node.h),--nodedir=/usr,)
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps test-deps apt build test demo bench clean
 
 all: build
 
 # System packages, installed only when missing.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
+
+apt:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "run as root, or install:$$missing" >&2; exit 1; fi; \
@@ -32,7 +40,7 @@ dist/.built: $(ADDON) $(shell find src test bench -name '*.ts' 2>/dev/null) tsco
 
 build: deps node_modules/.installed $(ADDON) dist/.built
 
-test: build
+test: test-deps build
 	npm test
 
 demo: build
