@@ -50,8 +50,8 @@ export async function benchTrain(o: { threads: number; batch: number; steps: num
   const { AlphaNetV4 } = await import("../models/index.js");
   setNumThreads(o.threads);
   manualSeed(0);
-  // Dropout 0 in the Transformers, as in the reference network.
-  const net = new AlphaNetV4({ features: o.features, seqLen: o.seq, auxImages: o.aux, transformerDropout: 0 });
+  // The reference network exactly: no dropout in the Transformers, attention scores v . tanh(h) + b.
+  const net = new AlphaNetV4({ features: o.features, seqLen: o.seq, auxImages: o.aux, transformerDropout: 0, attentionProjection: false });
   const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
   const xs = Array.from({ length: o.aux + 1 }, () => randn([o.batch, o.seq, o.features]));
   const y = randn([o.batch]);

@@ -18,7 +18,7 @@ commands:
   run        the whole pipeline on your data: ingest, features, rolling training, evaluation, report
   ingest     load and validate a bar file or Qlib directory; write the quality report (and a Qlib copy)
   features   build the feature store of a dataset
-  train      rolling training of the chosen models: factors and saved models, no evaluation
+  train      rolling training of the chosen models (as run: factors, saved models, evaluation)
   predict    score the stocks on the latest dates with a saved model
   evaluate   evaluate a factor CSV (date,code,factor) against a dataset
   bench      benchmarks that print JSON: train, features, load
@@ -254,7 +254,7 @@ async function main(argv: string[]): Promise<number> {
       if (wantsHelp) return console.log(`alphanet run [options]: the whole pipeline on your data.\n\n${RUN_HELP}`), 0;
       return run(rest);
     case "train":
-      if (wantsHelp) return console.log(`alphanet train [options]: rolling training; factors and models in --out, then the evaluation.\n\n${RUN_HELP}`), 0;
+      if (wantsHelp) return console.log(`alphanet train [options]: rolling training of the chosen models; factors, saved models and checkpoints in --out, then the evaluation (the same as run).\n\n${RUN_HELP}`), 0;
       return run(rest);
     case "ingest":
       if (wantsHelp) return console.log(`alphanet ingest --data FILE|DIR [--preset NAME] [--map col=field,...] [--instruments FILE] [--out DIR] [--qlib]\nValidates and cleans the data, writes data_quality.json (and a Qlib directory with --qlib).`), 0;

@@ -3,10 +3,10 @@
  * model, evaluation, and the outputs (metrics.json, CSVs, the report). Each stage is called
  * through its folder's public surface.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type Panel, type QualityReport, forwardIC, loadBars, loadQlib, syntheticMarket } from "../data/index.js";
-import { buildFeatureStore, FEATURES } from "../features/index.js";
+import { buildFeatureStore } from "../features/index.js";
 import { styleExposures } from "../risk/index.js";
 import { makeLabels, rollingWindows } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
@@ -19,7 +19,7 @@ import { setNumThreads, torchVersion } from "../engine/index.js";
 import type { Config } from "./config.js";
 import { UsageError } from "./config.js";
 import { type Progress, progressBar } from "./progress.js";
-import { renderReport } from "../report/index.js";
+import { chartPngs, renderReport } from "../report/index.js";
 
 export interface ModelEvaluation {
   name: string;
@@ -229,15 +229,20 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   write("ic_series.csv", csv([["model", "date", "ic", "rank_ic"], ...all.flatMap((e) => e.ic.dates.map((d, i) => [e.name, d, e.ic.ic[i], e.ic.rankIc[i]]))]));
   write("data_quality.json", JSON.stringify(quality, null, 2));
   write("report.html", renderReport({ metrics, evaluations: all, quality, store: store.meta, panel }));
+  const pngs = await chartPngs(resolve(staging, "report.html"), join(staging, "charts"));
+  metrics.charts = "written" in pngs ? { png: pngs.written, folder: "charts" } : { png: 0, skipped: pngs.skipped };
+  if ("skipped" in pngs) log(`charts: ${pngs.skipped}`);
   write("metrics.json", JSON.stringify(metrics, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2));
-  for (const name of ["factor_" , "table_", "ic_series.csv", "data_quality.json", "report.html", "metrics.json"]) {
-    for (const f of (await import("node:fs")).readdirSync(staging).filter((x) => x.startsWith(name) || x === name)) {
-      renameSync(join(staging, f), join(outDir, f));
-    }
+  if (existsSync(join(staging, "charts"))) {
+    rmSync(join(outDir, "charts"), { recursive: true, force: true });
+    renameSync(join(staging, "charts"), join(outDir, "charts"));
+  }
+  const staged = readdirSync(staging);
+  for (const name of ["factor_", "table_", "ic_series.csv", "data_quality.json", "report.html", "metrics.json"]) {
+    for (const f of staged.filter((x) => x.startsWith(name))) renameSync(join(staging, f), join(outDir, f));
   }
   rmSync(staging, { recursive: true, force: true });
   log(`report: ${join(outDir, "report.html")}`);
   return { metrics, evaluations, outDir };
 }
 
-export { FEATURES };

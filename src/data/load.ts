@@ -321,7 +321,7 @@ function buildPanel(c: Columns, market: Market, inst: Instruments | undefined, o
   const get = (f: SourceColumn): Float64Array | undefined => c.num.get(f);
   const out: Partial<Record<FieldName, Float64Array>> = {};
   const panelFields: FieldName[] = ["open", "high", "low", "close", "vwap", "volume", "amount", "turnover", "free_turnover",
-    "market_cap", "float_cap", "is_st", "is_suspended", "limit_up", "limit_down", "adj_factor"];
+    "market_cap", "float_cap", "is_st", "is_suspended", "limit_up", "limit_down", "adj_factor", "pe_ttm", "pb", "growth", "leverage"];
   const copied = panelFields.filter((f) => get(f as SourceColumn) && !["open", "high", "low", "close"].includes(f));
   for (const f of panelFields) if (get(f as SourceColumn)) out[f] = emptyField(S, D);
   out.is_suspended ??= emptyField(S, D, 0);

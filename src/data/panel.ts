@@ -12,6 +12,8 @@ export const FIELD_UNITS = {
   market_cap: "currency", float_cap: "currency",
   is_st: "0/1", is_suspended: "0/1", limit_up: "0/1", limit_down: "0/1",
   adj_factor: "multiplier (adjusted = raw x factor)",
+  pe_ttm: "price / trailing twelve-month earnings", pb: "price / book value",
+  growth: "fraction (earnings or sales growth, as the source defines it)", leverage: "ratio (as the source defines it)",
 } as const;
 export type FieldName = keyof typeof FIELD_UNITS;
 export const FIELD_NAMES = Object.keys(FIELD_UNITS) as FieldName[];

@@ -8,12 +8,12 @@
 export type SourceColumn =
   | "date" | "code" | "open" | "high" | "low" | "close" | "pre_close" | "vwap" | "volume" | "amount" | "turnover"
   | "free_turnover" | "market_cap" | "float_cap" | "total_shares" | "float_shares" | "is_st" | "is_suspended"
-  | "is_trading" | "limit_up" | "limit_down" | "adj_factor" | "industry" | "universe";
+  | "is_trading" | "limit_up" | "limit_down" | "adj_factor" | "industry" | "universe" | "pe_ttm" | "pb" | "growth" | "leverage";
 
 export const SOURCE_COLUMNS: SourceColumn[] = [
   "date", "code", "open", "high", "low", "close", "pre_close", "vwap", "volume", "amount", "turnover", "free_turnover",
   "market_cap", "float_cap", "total_shares", "float_shares", "is_st", "is_suspended", "is_trading", "limit_up",
-  "limit_down", "adj_factor", "industry", "universe",
+  "limit_down", "adj_factor", "industry", "universe", "pe_ttm", "pb", "growth", "leverage",
 ];
 
 export interface Preset {
@@ -41,7 +41,7 @@ export const PRESETS: Record<string, Preset> = {
       date: "trade_date", code: "ts_code", open: "open", high: "high", low: "low", close: "close", pre_close: "pre_close",
       volume: "vol", amount: "amount", turnover: "turnover_rate", free_turnover: "turnover_rate_f",
       market_cap: "total_mv", float_cap: "circ_mv", total_shares: "total_share", float_shares: "float_share",
-      adj_factor: "adj_factor", industry: "industry",
+      adj_factor: "adj_factor", industry: "industry", pe_ttm: "pe_ttm", pb: "pb",
     },
     scale: {
       volume: 100, amount: 1000, turnover: 0.01, free_turnover: 0.01, market_cap: 1e4, float_cap: 1e4,

@@ -22,6 +22,11 @@ export interface AlphaNetV4Config {
   transformerFeedforward: number;
   transformerDropout: number;
   leakySlope: number;
+  /**
+   * Attention scores v . tanh(W h_t + b) (DESIGN.md; the default) or v . tanh(h_t) + b, the form of
+   * ../shared/bench/torch_reference.py, which the benchmark reproduces.
+   */
+  attentionProjection: boolean;
 }
 
 export const ALPHANET_V4_DEFAULTS: Omit<AlphaNetV4Config, "features"> = {
@@ -34,6 +39,7 @@ export const ALPHANET_V4_DEFAULTS: Omit<AlphaNetV4Config, "features"> = {
   transformerFeedforward: 0, // 0: 4K
   transformerDropout: 0.1,
   leakySlope: 0.01,
+  attentionProjection: true,
 };
 
 /** Two Transformer encoder layers of width K side by side over one image, concatenated to 2K. */
@@ -59,7 +65,7 @@ export class AlphaNetV4 extends nn.Module {
   readonly drop: nn.Dropout;
   readonly aux: nn.ModuleList<AuxBranch>;
   readonly bnRes: nn.BatchNorm1d;
-  readonly attW: nn.Linear;
+  readonly attW: nn.Linear | null;
   readonly attV: nn.Linear;
   readonly out: nn.Linear;
 
@@ -76,8 +82,8 @@ export class AlphaNetV4 extends nn.Module {
     this.aux = this.registerModule("aux", new nn.ModuleList(Array.from({ length: c.auxImages }, () => new AuxBranch(K, c))));
     this.bnRes = this.registerModule("bn_res", new nn.BatchNorm1d(H2));
     // a_t = softmax_t(v . tanh(W h_t + b))
-    this.attW = this.registerModule("att_w", new nn.Linear(H2, H2));
-    this.attV = this.registerModule("att_v", new nn.Linear(H2, 1, { bias: false }));
+    this.attW = c.attentionProjection ? this.registerModule("att_w", new nn.Linear(H2, H2)) : null;
+    this.attV = this.registerModule("att_v", new nn.Linear(H2, 1, { bias: !c.attentionProjection }));
     this.out = this.registerModule("out", new nn.Linear(H2, 1));
     nn.init.truncNormal_(this.out.weight, { std: 1 / Math.sqrt(H2), a: -2 / Math.sqrt(H2), b: 2 / Math.sqrt(H2) });
     nn.init.zeros_(this.out.bias!);
@@ -102,7 +108,7 @@ export class AlphaNetV4 extends nn.Module {
       z = this.bnRes.forward(z.transpose(1, 2)).transpose(1, 2);
       // 5. Attention pooling scored from the Bi-LSTM states
       const pooled = c.attention
-        ? this.attV.forward(this.attW.forward(h).tanh()).softmax(1).mul(z).sum(1)
+        ? this.attV.forward((this.attW ? this.attW.forward(h) : h).tanh()).softmax(1).mul(z).sum(1)
         : z.mean(1);
       // 6. One neuron, Leaky ReLU
       return this.out.forward(pooled).leakyRelu(c.leakySlope).squeeze(-1);

@@ -16,7 +16,8 @@ export interface ReportModel {
   styleExposure: Record<string, number>;
   trainSeconds: number;
   rolling?: {
-    windows: { window: string; log: { epoch: number; loss: number; valid_ic: number; valid_sharpe: number }[]; selection: { kept: number; names: string[] } | null }[];
+    windows: { window: string; log: { epoch: number; loss: number; valid_ic: number; valid_sharpe: number }[];
+      selection: { kept: number; names: string[]; dropped: { name: string; by: string; rho: number }[] } | null }[];
     significance: Significance | null;
   };
 }
@@ -28,6 +29,8 @@ export interface ReportInput {
   store: FeatureStoreMeta;
   panel: Panel;
 }
+
+export { chartPngs } from "./png.js";
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -150,7 +153,10 @@ export function renderReport(r: ReportInput): string {
     s.push(`<h2 id="spearman">Spearman selection</h2>`);
     s.push(table(["window", "kept of 208"], withSel.rolling!.windows.map((w) => [w.window, String(w.selection?.kept ?? 208)])));
     const last = withSel.rolling!.windows.at(-1)!.selection;
-    if (last) s.push(`<details><summary>Kept features (last window, d = 10)</summary><p class="small">${last.names.map(esc).join(", ")}</p></details>`);
+    if (last) {
+      s.push(`<details><summary>Kept features (last window, d = 10)</summary><p class="small">${last.names.map(esc).join(", ")}</p></details>`);
+      s.push(`<details><summary>Dropped features and the kept feature that dropped each (|Spearman rho| > threshold)</summary>${table(["dropped", "by", "rho"], last.dropped.map((d) => [d.name, d.by, d.rho]))}</details>`);
+    }
   }
   s.push(`<h2 id="training">Training curves</h2>`);
   for (const m of models) {

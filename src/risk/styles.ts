@@ -178,7 +178,21 @@ export function solveSymmetric(Ain: Float64Array, bin: Float64Array, n: number):
   return new Float64Array(n);
 }
 
-export function styleExposures(p: Panel): StyleExposures {
+/** The raw CNE5 descriptors, before winsorising, standardising and orthogonalising. */
+export interface StyleDescriptors {
+  beta: Float64Array;
+  hsigma: Float64Array;
+  momentum: Float64Array;
+  size: Float64Array;
+  dastd: Float64Array;
+  cmra: Float64Array;
+  /** 0.35 STOM + 0.35 STOQ + 0.30 STOA, or null without turnover. */
+  liquidity: Float64Array | null;
+  cap: Float64Array;
+  notes: string[];
+}
+
+export function styleDescriptors(p: Panel): StyleDescriptors {
   const S = p.stocks.length, D = p.calendar.length;
   const notes: string[] = [];
   const { cap, note } = capitalisation(p);
@@ -268,7 +282,8 @@ export function styleExposures(p: Panel): StyleExposures {
           dastd[k] = Math.sqrt(v / sw);
         }
       }
-      // CMRA: range of cumulative monthly log returns over 12 months of 21 days
+      // CMRA: ln(1 + max Z) - ln(1 + min Z), Z(T) the cumulative log return over the last T months
+      // (T = 1..12, months of 21 days)
       if (d >= 252) {
         let z = 0, hi = -Infinity, lo = Infinity, okMonths = 0;
         for (let mth = 0; mth < 12; mth++) {
@@ -282,7 +297,7 @@ export function styleExposures(p: Panel): StyleExposures {
           hi = Math.max(hi, z);
           lo = Math.min(lo, z);
         }
-        if (okMonths >= 9) cmra[k] = hi - lo;
+        if (okMonths >= 9 && lo > -1) cmra[k] = Math.log1p(hi) - Math.log1p(lo);
       }
       // Liquidity: STOM, STOQ, STOA
       if (turnover) {
@@ -303,6 +318,15 @@ export function styleExposures(p: Panel): StyleExposures {
       }
     }
   }
+  return { beta, hsigma, momentum: mom, size, dastd, cmra, liquidity: turnover ? liq : null, cap, notes };
+}
+
+export function styleExposures(p: Panel): StyleExposures {
+  const S = p.stocks.length, D = p.calendar.length;
+  const { beta, hsigma, momentum: mom, size, dastd, cmra, liquidity, cap, notes } = styleDescriptors(p);
+  const nan = (): Float64Array => new Float64Array(S * D).fill(NaN);
+  const turnover = liquidity !== null;
+  const liq = liquidity ?? nan();
   standardizeStyle(beta, cap, S, D);
   standardizeStyle(mom, cap, S, D);
   standardizeStyle(size, cap, S, D);
@@ -320,7 +344,24 @@ export function styleExposures(p: Panel): StyleExposures {
   const nls = Float64Array.from(size, (x) => x ** 3);
   orthogonalize(nls, [size], cap, S, D);
   standardizeStyle(nls, cap, S, D);
-  const names = [...STYLE_NAMES].filter((n) => n !== "liquidity" || !!turnover);
+  const names: string[] = [...STYLE_NAMES].filter((n) => n !== "liquidity" || !!turnover);
   const values = [beta, mom, size, resvol, ...(turnover ? [liq] : []), nls];
+  // Fundamental styles from the user's columns, when present: Earnings Yield (1 / PE), Book-to-Price
+  // (1 / PB), Growth and Leverage as given.
+  const fundamentals: [string, Float64Array | undefined, (x: number) => number][] = [
+    ["earnings_yield", p.fields.pe_ttm, (x) => (x !== 0 ? 1 / x : NaN)],
+    ["book_to_price", p.fields.pb, (x) => (x > 0 ? 1 / x : NaN)],
+    ["growth", p.fields.growth, (x) => x],
+    ["leverage", p.fields.leverage, (x) => x],
+  ];
+  for (const [name, src, f] of fundamentals) {
+    if (!src) continue;
+    const v = Float64Array.from(src, (x) => (Number.isFinite(x) ? f(x) : NaN));
+    standardizeStyle(v, cap, S, D);
+    names.push(name);
+    values.push(v);
+  }
+  const missing = fundamentals.filter(([, src]) => !src).map(([n]) => n);
+  if (missing.length) notes.push(`no fundamental columns for ${missing.join(", ")}: those styles are left out (map pe_ttm, pb, growth, leverage)`);
   return { names, values, cap, notes };
 }

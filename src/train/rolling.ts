@@ -34,7 +34,7 @@ export interface RollingOptions {
 
 export interface WindowResult {
   window: string;
-  selection: { kept: number; names: string[] } | null;
+  selection: { kept: number; names: string[]; dropped: { name: string; by: string; rho: number }[] } | null;
   samples: { train: number; valid: number; test: number; excluded: Record<string, number> };
   log: EpochLog[];
   bestEpoch: number;
@@ -126,7 +126,9 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
     const layers = firstLayers(spec.kind, specs.slice(1).map((sp) => sp.d));
     if (layers.length) significance = parameterSignificance(model, lastSelection, layers);
     results.push({
-      window: w.name, selection: sel ? { kept: sel.kept.length, names } : null,
+      window: w.name,
+      selection: sel ? { kept: sel.kept.length, names, dropped: sel.dropped.map((x) => ({
+        name: data.store.meta.names["10"][x.feature], by: data.store.meta.names["10"][x.by], rho: x.rho })) } : null,
       samples: { train: train.samples.length, valid: valid.samples.length, test: test.samples.length, excluded: train.excluded },
       log: r.log, bestEpoch: r.bestEpoch, seconds: r.seconds,
     });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -46,6 +46,9 @@ train: { maxEpochs: 2, patience: 2 }
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, "report.png"), fullPage: true });
     assert.ok(existsSync(join(artifacts, "report.png")));
+    // PNG copies of the charts beside the report
+    const pngs = readdirSync(join(out, "charts")).filter((f) => f.endsWith(".png"));
+    assert.equal(pngs.length, charts.length);
   } finally {
     await browser.close();
   }
