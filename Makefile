@@ -1,7 +1,7 @@
 # alphanet: `make demo` and `make test` work on a fresh Debian machine with Node 20 (as root).
 SHELL := /bin/bash
 APT_PACKAGES := libtorch-dev libopenblas0-pthread
-# The report's browser tests drive Debian's Chromium.
+# Debian's Chromium draws the PNG copies of the report's charts and runs the report's browser tests.
 TEST_APT_PACKAGES := chromium
 ADDON := native/build/Release/alphanet_native.node
 NODE_GYP := node_modules/.bin/node-gyp
@@ -43,7 +43,7 @@ build: deps node_modules/.installed $(ADDON) dist/.built
 test: test-deps build
 	npm test
 
-demo: build
+demo: test-deps build
 	node dist/src/cli/main.js demo
 
 bench: build

@@ -116,7 +116,7 @@ export function merge(base: Record<string, unknown>, over: Record<string, unknow
 export const DEMO_PRESETS: Record<string, Record<string, unknown>> = {
   default: {
     data: { synthetic: { stocks: 200, start: "2016-01-01", end: "2021-06-01", indexSize: 80 } },
-    sampleStep: 10, train: { maxEpochs: 6, patience: 3 }, features: { windows: [5, 10, 20] },
+    sampleStep: 10, train: { maxEpochs: 4, patience: 2 }, features: { windows: [5, 10, 20] },
   },
   quick: {
     data: { synthetic: { stocks: 100, start: "2017-06-01", end: "2020-12-31", indexSize: 40 } },

@@ -12,23 +12,16 @@ import { makeLabels, rollingWindows } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
 import { PanelCache, type RollingResult, runRolling } from "../train/index.js";
 import {
-  DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, type EnhancementResult, type GroupResult, type IcTest,
-  enhanceIndex, icDecay, icTest, pearson, stratify,
+  DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, enhanceIndex, icDecay, icTest, pearson, stratify,
 } from "../evaluate/index.js";
 import { setNumThreads, torchVersion } from "../engine/index.js";
 import type { Config } from "./config.js";
 import { UsageError } from "./config.js";
 import { type Progress, progressBar } from "./progress.js";
-import { chartPngs, renderReport } from "../report/index.js";
+import { type ReportModel, chartPngs, renderReport } from "../report/index.js";
 
-export interface ModelEvaluation {
-  name: string;
-  ic: IcTest;
-  decay: { horizon: number; ic: number; rankIc: number }[];
-  groups: GroupResult;
-  enhancement: EnhancementResult | null;
-  styleExposure: Record<string, number>;
-  trainSeconds: number;
+/** A model's evaluation: what the report renders, with the rolling training behind it. */
+export interface ModelEvaluation extends Omit<ReportModel, "rolling"> {
   rolling?: RollingResult;
 }
 

@@ -5,6 +5,7 @@
  * the Bi-LSTM states, one Leaky-ReLU output neuron.
  */
 import { Tensor, cat, nn, scope } from "../engine/index.js";
+import { normalizeFeatures } from "./baselines.js";
 
 export interface AlphaNetV4Config {
   /** K: extracted features per time step (after Spearman dropout). */
@@ -95,10 +96,10 @@ export class AlphaNetV4 extends nn.Module {
     if (images.length !== c.auxImages + 1)
       throw new Error(`AlphaNetV4 takes ${c.auxImages + 1} images (primary + ${c.auxImages} auxiliary), got ${images.length}`);
     return scope(() => {
-      // 1. BatchNorm over the features of each image ([B, T, K] -> [B, K, T] and back). The copy to
-      //    contiguous memory pays for itself many times: linear layers' backward over a strided
-      //    input takes a slow path (measured 20x on the Transformer's projections).
-      const xs = images.map((x, i) => this.bnIn.at(i).forward(x.transpose(1, 2)).transpose(1, 2).contiguous());
+      // 1. BatchNorm over the features of each image. The copy to contiguous memory pays for itself
+      //    many times: linear layers' backward over a strided input takes a slow path (measured 20x
+      //    on the Transformer's projections).
+      const xs = images.map((x, i) => normalizeFeatures(this.bnIn.at(i), x));
       // 2. Bi-LSTM over the primary image, dropout 0.2
       const [hRaw] = this.lstm.forward(xs[0]);
       const h = this.drop.forward(hRaw);

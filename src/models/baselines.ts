@@ -8,6 +8,14 @@
  */
 import { Tensor, cat, nn, scope } from "../engine/index.js";
 
+/**
+ * BatchNorm over the K features of an image [B, T, K] (normalised as [B, K, T]), back to
+ * contiguous [B, T, K]: recurrent and linear layers' backward is much slower on strided input.
+ */
+export function normalizeFeatures(bn: nn.BatchNorm1d, x: Tensor): Tensor {
+  return scope(() => bn.forward(x.transpose(1, 2)).transpose(1, 2).contiguous());
+}
+
 export class AlphaNetV1 extends nn.Module {
   readonly bnIn: nn.BatchNorm1d;
   readonly bnPool: nn.BatchNorm1d;
@@ -49,8 +57,7 @@ export class AlphaNetV2 extends nn.Module {
   }
   forward(images: Tensor[]): Tensor {
     return scope(() => {
-      const x = this.bnIn.forward(images[0].transpose(1, 2)).transpose(1, 2).contiguous();
-      const [, h] = this.lstm.forward(x);
+      const [, h] = this.lstm.forward(normalizeFeatures(this.bnIn, images[0]));
       return this.out.forward(this.bn.forward(h.squeeze(0))).squeeze(-1);
     });
   }
@@ -77,8 +84,7 @@ export class AlphaNetV3 extends nn.Module {
   forward(images: Tensor[]): Tensor {
     return scope(() => {
       const branch = (x: Tensor, bn: nn.BatchNorm1d, gru: nn.GRU): Tensor => {
-        const z = bn.forward(x.transpose(1, 2)).transpose(1, 2).contiguous();
-        const [, h] = gru.forward(z);
+        const [, h] = gru.forward(normalizeFeatures(bn, x));
         return h.squeeze(0);
       };
       const h = cat([branch(images[0], this.bn10, this.gru10), branch(images[1], this.bn5, this.gru5)], 1);
