@@ -27,8 +27,10 @@ apt:
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# npm 11 leaves other platforms' optional packages (DuckDB's prebuilt bindings) out of the lock
+# file, and `npm ci` then refuses it; `npm install` resolves the same versions from the lock.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 	touch $@
 
 $(ADDON): native/tensor.cc native/binding.gyp node_modules/.installed

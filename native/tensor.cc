@@ -479,6 +479,15 @@ DEF(batchNorm) {
 DEF(layerNorm) { RET(at::layer_norm(Get(info[0]), Ints(info[1]), Opt(info[2]), Opt(info[3]), Num(info[4]), false)); }
 DEF(dropout) { RET(at::dropout(Get(info[0]), Num(info[1]), Bool(info[2]))); }
 
+// The fused inference path of a Transformer encoder layer (what PyTorch itself runs in eval mode
+// without gradients): transformerEncoderLayerFwd(src, embedDim, heads, qkvW, qkvB, projW, projB,
+// useGelu, normFirst, eps, norm1W, norm1B, norm2W, norm2B, ffn1W, ffn1B, ffn2W, ffn2B)
+DEF(transformerEncoderLayerFwd) {
+  RET(at::_transformer_encoder_layer_fwd(Get(info[0]), Int(info[1]), Int(info[2]), Get(info[3]), Get(info[4]), Get(info[5]),
+                                         Get(info[6]), Bool(info[7]), Bool(info[8]), Num(info[9]), Get(info[10]), Get(info[11]),
+                                         Get(info[12]), Get(info[13]), Get(info[14]), Get(info[15]), Get(info[16]), Get(info[17])));
+}
+
 // ---- autograd ----------------------------------------------------------------------------------
 
 DEF(requiresGrad_) { VOID(Get(info[0]).requires_grad_(Bool(info[1]))); }
@@ -688,6 +697,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   REG(batchNorm);
   REG(layerNorm);
   REG(dropout);
+  REG(transformerEncoderLayerFwd);
 
   REG(requiresGrad_);
   REG(requiresGrad);

@@ -5,7 +5,7 @@
  */
 export {
   Tensor, DType, tensor, zeros, ones, full, randn, rand, randint, randperm, arange, linspace, eye, zerosLike,
-  onesLike, triuIndices, cat, stack, where, linalg, scope, keep, noGrad, manualSeed, setNumThreads, getNumThreads,
+  onesLike, triuIndices, cat, stack, where, linalg, scope, keep, noGrad, isGradEnabled, manualSeed, setNumThreads, getNumThreads,
   memoryStats, setDefaultDtype, getDefaultDtype, torchVersion, cudaIsAvailable, type TypedArray, type TensorOptions, type TensorLike,
 } from "./tensor.js";
 export * as nn from "./nn/index.js";

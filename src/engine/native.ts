@@ -158,6 +158,8 @@ export interface Native {
   batchNorm(x: H, w: Opt<H>, b: Opt<H>, rm: Opt<H>, rv: Opt<H>, training: boolean, momentum: number, eps: number): H;
   layerNorm(x: H, shape: number[], w: Opt<H>, b: Opt<H>, eps: number): H;
   dropout(x: H, p: number, train: boolean): H;
+  transformerEncoderLayerFwd(src: H, embedDim: number, heads: number, qkvW: H, qkvB: H, projW: H, projB: H, useGelu: boolean,
+    normFirst: boolean, eps: number, n1w: H, n1b: H, n2w: H, n2b: H, f1w: H, f1b: H, f2w: H, f2b: H): H;
 
   requiresGrad_(h: H, on: boolean): void;
   requiresGrad(h: H): boolean;

@@ -544,6 +544,11 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
+/** Whether operations record a graph for autograd now. */
+export function isGradEnabled(): boolean {
+  return native.isGradEnabled();
+}
+
 /** Runs `fn` with gradient recording off (torch.no_grad()). */
 export function noGrad<T>(fn: () => T): T {
   const prev = native.setGradEnabled(false);

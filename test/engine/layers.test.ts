@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Tensor, loadSafetensors, nn, optim, scope } from "../../src/engine/index.js";
+import { Tensor, loadSafetensors, nn, noGrad, optim, scope } from "../../src/engine/index.js";
 import { FIXTURES, assertClose } from "../helpers.js";
 
 type Case = { make: () => nn.Module; run: (m: nn.Module, x: Tensor) => Tensor[]; buffersFromFixture?: boolean };
@@ -82,3 +82,15 @@ for (const [name, c] of Object.entries(cases)) {
     assert.ok(m.numParameters() > 0);
   });
 }
+
+test("transformer: the fused inference path equals PyTorch's output and the composed path", () => {
+  const { tensors: fx } = loadSafetensors(join(FIXTURES, "torch", "transformer.safetensors"));
+  const m = new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0, batchFirst: true });
+  m.loadStateDict(new Map([...fx].filter(([k]) => k.startsWith("param.")).map(([k, v]) => [k.slice(6), v])));
+  m.eval();
+  const x = fx.get("input.0")!;
+  const fused = noGrad(() => m.forward(x));
+  const composed = m.forward(x); // gradients on: the composed path
+  assertClose(fused, fx.get("output.0")!, { what: "fused vs PyTorch" });
+  assertClose(fused, composed, { what: "fused vs composed" });
+});

@@ -1,5 +1,6 @@
 import { Module } from "./module.js";
-import { Tensor, scope, zeros } from "../tensor.js";
+import { Tensor, isGradEnabled, scope, zeros } from "../tensor.js";
+import { native } from "../native.js";
 import * as F from "./functional.js";
 import { Linear } from "./linear.js";
 import { Dropout, LayerNorm } from "./norm.js";
@@ -128,6 +129,8 @@ export class TransformerEncoderLayer extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    // Inference without gradients takes libtorch's fused kernel, as PyTorch's own layer does.
+    if (!this.training && !isGradEnabled() && this.selfAttn.batchFirst) return this.fusedForward(x);
     return scope(() => {
       const sa = (y: Tensor): Tensor => this.dropout1.forward(this.selfAttn.forward(y));
       const ff = (y: Tensor): Tensor => {
@@ -142,5 +145,13 @@ export class TransformerEncoderLayer extends Module {
       const x1 = this.norm1.forward(x.add(sa(x)));
       return this.norm2.forward(x1.add(ff(x1)));
     });
+  }
+
+  fusedForward(x: Tensor): Tensor {
+    const a = this.selfAttn;
+    return new Tensor(native.transformerEncoderLayerFwd(x.handle, a.embedDim, a.numHeads, a.inProjWeight.handle,
+      a.inProjBias.handle, a.outProj.weight.handle, a.outProj.bias!.handle, this.activation === "gelu", this.normFirst,
+      this.norm1.eps, this.norm1.weight.handle, this.norm1.bias.handle, this.norm2.weight.handle, this.norm2.bias.handle,
+      this.linear1.weight.handle, this.linear1.bias!.handle, this.linear2.weight.handle, this.linear2.bias!.handle));
   }
 }
