@@ -15,6 +15,7 @@ import { type FeaturePanel, type Sample, gatherImages } from "../features/index.
 import type { AlphaNet, ImageSpec } from "../models/index.js";
 import { neutralizeTensor, projectionTensor } from "../risk/index.js";
 import type { SampleSet } from "../dataset/index.js";
+import { pearson } from "../evaluate/index.js";
 
 export interface TrainOptions {
   maxEpochs: number;
@@ -119,16 +120,6 @@ export function predict(model: AlphaNet, data: Pick<TrainData, "specs" | "panels
   return out;
 }
 
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-  ma /= n; mb /= n;
-  let c = 0, va = 0, vb = 0;
-  for (let i = 0; i < n; i++) { c += (a[i] - ma) * (b[i] - mb); va += (a[i] - ma) ** 2; vb += (b[i] - mb) ** 2; }
-  return va > 0 && vb > 0 ? c / Math.sqrt(va * vb) : 0;
-}
-
 /**
  * The validation backtest: on every validation date, the top fifth of stocks by prediction, held
  * for the label horizon (vwap t + 1 to t + 1 + h), minus the equal-weighted average; the Sharpe
@@ -142,7 +133,8 @@ export function validationScore(pred: Float64Array, set: SampleSet, target: Floa
     const idx = Array.from({ length: g.to - g.from }, (_, i) => g.from + i);
     const p = idx.map((i) => pred[i]);
     const keys = idx.map((i) => set.samples[i].stock * D + set.samples[i].date);
-    ics.push(pearson(p, keys.map((k) => target[k])));
+    const ic = pearson(p, keys.map((k) => target[k]));
+    ics.push(Number.isFinite(ic) ? ic : 0);
     const order = idx.map((_, j) => j).sort((a, b) => p[b] - p[a]);
     const top = order.slice(0, Math.max(1, Math.floor(order.length / 5)));
     const all = keys.map((k) => forward[k]);
