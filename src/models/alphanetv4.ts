@@ -87,7 +87,9 @@ export class AlphaNetV4 extends nn.Module {
     this.attV = this.registerModule("att_v", new nn.Linear(H2, 1, { bias: !c.attentionProjection }));
     this.out = this.registerModule("out", new nn.Linear(H2, 1));
     nn.init.truncNormal_(this.out.weight, { std: 1 / Math.sqrt(H2), a: -2 / Math.sqrt(H2), b: 2 / Math.sqrt(H2) });
-    nn.init.zeros_(this.out.bias!);
+    // A positive bias starts the Leaky ReLU on its linear side: otherwise half the samples begin
+    // on the 0.01-slope side, where predictions are flattened and gradients 100 times smaller.
+    nn.init.uniform_(this.out.bias!, 3, 3);
   }
 
   /** images: [primary (d = 10), ...auxiliaries], each [B, T, K]. Returns [B]. */
