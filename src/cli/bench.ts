@@ -3,6 +3,7 @@
  *
  *   npm run bench -- train [--threads N] [--batch 512] [--steps 5] [--peer]
  *   npm run bench -- features [--stocks 500] [--days 250] [--threads N] [--peer]
+ *   npm run bench -- store --stocks 5000     (the full-scale feature store: 25 GB of disk)
  *   npm run bench -- load [FILE] [--peer]
  *   alphanet bench train ...
  *
@@ -160,6 +161,31 @@ export async function benchFeatures(o: { stocks: number; days: number; windows: 
   };
 }
 
+/**
+ * The feature store of a synthetic market of `stocks` from 2015-06-01 to 2021-06-01 (1,504
+ * dates), all four windows, built in a temporary folder and removed: build time, size, peak memory.
+ * `--stocks 5000` is the full A-share scale of issue 4 (25 GB of disk).
+ */
+export async function benchStore(stocks: number): Promise<Json> {
+  const { syntheticMarket } = await import("../data/index.js");
+  const { buildFeatureStore } = await import("../features/index.js");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const m = syntheticMarket({ stocks, start: "2015-06-01", end: "2021-06-01", indexSize: Math.min(500, Math.floor(stocks / 5)) });
+  const rssBefore = process.memoryUsage().rss;
+  const dir = mkdtempSync(resolve(tmpdir(), "alphanet-store-"));
+  const t = process.hrtime.bigint();
+  buildFeatureStore(m.panel, dir, { windows: [2, 5, 10, 20], standardize: true });
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  rmSync(dir, { recursive: true, force: true });
+  const S = m.panel.stocks.length, D = m.panel.calendar.length;
+  return {
+    engine: "alphanet", what: "store", stocks: S, dates: D, windows: [2, 5, 10, 20], build_seconds: seconds,
+    stock_days_per_s: (S * D) / seconds, bytes_on_disk: S * D * 208 * 4 * 4, rss_before_build_mb: rssBefore / 1e6,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
 /** `alphanet bench WHAT [options]`; returns the process exit code. */
 export async function runBench(argv: string[]): Promise<number> {
   const [what = "train", ...rest] = argv;
@@ -211,6 +237,10 @@ export async function runBench(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  if (what === "store") {
+    console.log(JSON.stringify(await benchStore(n("stocks"))));
+    return 0;
+  }
   if (what === "load") {
     const file = rest.find((a) => !a.startsWith("--")) ?? resolve(ROOT, "../shared/data/ashare-2017-2019.csv.gz");
     const ours = await benchLoad(file);
@@ -228,6 +258,6 @@ export async function runBench(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  console.error(`unknown benchmark "${what}": use train, features or load`);
+  console.error(`unknown benchmark "${what}": use train, features, store or load`);
   return 2;
 }
