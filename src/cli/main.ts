@@ -160,13 +160,9 @@ paper's 90-epoch protocol (hours on a CPU; see README).\n\n${RUN_HELP}`);
 async function ingest(argv: string[]): Promise<number> {
   const cfg = configFrom(argv.filter((a) => a !== "--qlib"));
   if (!cfg.data.path) throw new UsageError("ingest needs --data FILE|DIR");
-  const { loadBars, loadQlib, writeQlib } = await import("../data/index.js");
-  const { statSync } = await import("node:fs");
-  const d = cfg.data;
-  if (!existsSync(d.path!)) throw new UsageError(`--data ${d.path}: no such file or folder`);
-  const { panel, quality } = statSync(d.path!).isDirectory() ? loadQlib(d.path!) : await loadBars(d.path!, {
-    preset: d.preset, map: d.map, market: d.market, priceBasis: d.priceBasis, instruments: d.instruments, universeColumn: d.universeColumn,
-  });
+  const { loadData } = await import("./pipeline.js");
+  const { writeQlib } = await import("../data/index.js");
+  const { panel, quality } = await loadData(cfg);
   mkdirSync(cfg.out, { recursive: true });
   writeFileSync(join(cfg.out, "data_quality.json"), JSON.stringify(quality, null, 2));
   if (argv.includes("--qlib")) writeQlib(panel, join(cfg.out, "qlib"));
@@ -177,11 +173,9 @@ async function ingest(argv: string[]): Promise<number> {
 
 async function features(argv: string[]): Promise<number> {
   const cfg = configFrom(argv);
-  const { loadBars, syntheticMarket } = await import("../data/index.js");
+  const { loadData } = await import("./pipeline.js");
   const { buildFeatureStore } = await import("../features/index.js");
-  const d = cfg.data;
-  const panel = d.path ? (await loadBars(d.path, { preset: d.preset, map: d.map, market: d.market, instruments: d.instruments })).panel
-    : syntheticMarket({ ...d.synthetic }).panel;
+  const { panel } = await loadData(cfg);
   const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), { windows: cfg.features.windows, standardize: cfg.features.standardize });
   console.log(JSON.stringify({ store: store.dir, key: store.meta.key, windows: store.meta.settings.windows, masked: store.meta.masked,
     stand_ins: store.meta.standIns, seconds: store.meta.seconds }));
@@ -194,11 +188,11 @@ async function evaluateCmd(argv: string[]): Promise<number> {
   const factorPath = argv[i + 1];
   const cfg = configFrom([...argv.slice(0, i), ...argv.slice(i + 2)]);
   if (!existsSync(factorPath)) throw new UsageError(`--factor ${factorPath}: no such file`);
-  const { loadBars } = await import("../data/index.js");
-  const { icTest, stratify, PAPER_COSTS, REALISTIC_COSTS } = await import("../evaluate/index.js");
+  const { loadData, costsOf } = await import("./pipeline.js");
+  const { icTest, stratify } = await import("../evaluate/index.js");
   const { forwardReturns } = await import("../dataset/index.js");
   if (!cfg.data.path) throw new UsageError("evaluate needs --data FILE: the prices the factor is evaluated on");
-  const { panel } = await loadBars(cfg.data.path, { preset: cfg.data.preset, map: cfg.data.map, instruments: cfg.data.instruments });
+  const { panel } = await loadData(cfg);
   const S = panel.stocks.length, D = panel.calendar.length;
   const factor = new Float64Array(S * D).fill(NaN);
   const { readFileSync } = await import("node:fs");
@@ -217,8 +211,7 @@ async function evaluateCmd(argv: string[]): Promise<number> {
   }
   const fwd = forwardReturns(panel, cfg.horizon).fwd;
   const ic = icTest(factor, fwd, panel.calendar, S, cfg.evaluate.every);
-  const costs = cfg.evaluate.costs === "realistic" ? REALISTIC_COSTS : cfg.evaluate.costs === "paper" ? PAPER_COSTS : cfg.evaluate.costs;
-  const g = stratify(panel, factor, { groups: cfg.evaluate.groups, every: cfg.evaluate.every, costs });
+  const g = stratify(panel, factor, { groups: cfg.evaluate.groups, every: cfg.evaluate.every, costs: costsOf(cfg.evaluate.costs) });
   console.log(JSON.stringify({ ic: ic.summary, ic_by_year: ic.byYear, group_annual_excess: g.annualExcess, long_short_annual: g.longShortAnnual,
     unmatched_rows: unmatched }, null, 2));
   return 0;

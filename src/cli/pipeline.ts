@@ -40,11 +40,13 @@ export const ABLATIONS: Record<string, ModelSpec> = {
   "v4-seq10": { kind: "v4", v4: { seqLen: 10 } },
 };
 
-function costsOf(c: Config["evaluate"]["costs"]): Costs {
+export function costsOf(c: Config["evaluate"]["costs"]): Costs {
   return c === "paper" ? PAPER_COSTS : c === "realistic" ? REALISTIC_COSTS : c;
 }
 
-async function loadData(cfg: Config, log: (s: string) => void): Promise<{ panel: Panel; quality: QualityReport; oracle?: Float64Array }> {
+/** The run's data: the synthetic market, a Qlib directory or a bar file, as the configuration says. */
+export async function loadData(cfg: Config, log: (s: string) => void = () => {}):
+  Promise<{ panel: Panel; quality: QualityReport; oracle?: Float64Array }> {
   const d = cfg.data;
   if (!d.path) {
     log("data: the synthetic market");

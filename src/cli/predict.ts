@@ -4,12 +4,12 @@
  */
 import { join } from "node:path";
 import { loadModel } from "../engine/index.js";
-import { loadBars, syntheticMarket } from "../data/index.js";
 import { buildFeatureStore, readFeaturePanel } from "../features/index.js";
 import { type ImageSpec, type ModelSpec, createModel } from "../models/index.js";
 import { buildSamples } from "../dataset/index.js";
 import { predict } from "../train/index.js";
 import type { Config } from "./config.js";
+import { loadData } from "./pipeline.js";
 import { UsageError } from "./config.js";
 
 interface Manifest {
@@ -29,9 +29,8 @@ export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date
     throw new UsageError(`--model ${modelDir}: not a saved model (expected weights.safetensors and manifest.json)`);
   }
   if (m.manifest.format !== "alphanet-model") throw new UsageError(`--model ${modelDir}: manifest.json is not an alphanet model`);
-  const d = cfg.data;
-  const panel = d.path ? (await loadBars(d.path, { preset: d.preset, map: d.map, market: d.market, instruments: d.instruments })).panel
-    : syntheticMarket({ ...d.synthetic }).panel;
+  // The same data as the run that trained the model, loaded the same way.
+  const { panel } = await loadData(cfg);
   const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), m.manifest.featureSettings);
   const cols = m.manifest.featureColumns ?? undefined;
   const panels = new Map(m.manifest.images.map((sp) => [sp.d, readFeaturePanel(store, sp.d, cols)]));

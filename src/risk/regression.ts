@@ -77,7 +77,8 @@ export function crossSectionalRegression(c: CrossSection): RegressionResult {
       A[p * m + 1 + q] = capSum[j] / total;
     });
   }
-  const f = solveSymmetricIndefinite(A, b, m);
+  // The KKT system is indefinite; elimination with partial pivoting handles it.
+  const f = solveSymmetric(A, b, m);
   const industry = new Float64Array(I);
   present.forEach((j, q) => (industry[j] = f[1 + q]));
   const styleRet = new Float64Array(c.styles.length);
@@ -90,11 +91,6 @@ export function crossSectionalRegression(c: CrossSection): RegressionResult {
     residual[i] = c.y[i] - fit;
   }
   return { country: f[0], industry, styles: styleRet, residual, warnings };
-}
-
-/** KKT systems are indefinite: plain Gaussian elimination with pivoting handles them. */
-function solveSymmetricIndefinite(A: Float64Array, b: Float64Array, n: number): Float64Array {
-  return solveSymmetric(A, b, n);
 }
 
 /**
