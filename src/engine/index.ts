@@ -6,7 +6,7 @@
 export {
   Tensor, DType, tensor, zeros, ones, full, randn, rand, randint, randperm, arange, linspace, eye, zerosLike,
   onesLike, triuIndices, cat, stack, where, linalg, scope, keep, noGrad, isGradEnabled, manualSeed, setNumThreads, getNumThreads,
-  memoryStats, setDefaultDtype, getDefaultDtype, torchVersion, cudaIsAvailable, type TypedArray, type TensorOptions, type TensorLike,
+  memoryStats, profile, setDefaultDtype, getDefaultDtype, torchVersion, cudaIsAvailable, type TypedArray, type TensorOptions, type TensorLike, type OpProfile,
 } from "./tensor.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim.js";

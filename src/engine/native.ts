@@ -39,6 +39,8 @@ export interface Native {
   config(): string;
   version(): string;
   mallopt(mmapThreshold: number, trimThreshold: number): boolean;
+  profileStart(): void;
+  profileStop(): { name: string; calls: number; totalS: number; selfS: number }[];
 
   fromBuffer(a: ArrayBufferView, shape: number[], dtype: number): H;
   toBuffer(h: H): ArrayBuffer;

@@ -582,3 +582,27 @@ export function torchVersion(): string {
 export function cudaIsAvailable(): boolean {
   return native.cudaIsAvailable();
 }
+
+/** One operator's line in a profile: calls, time including the operators it called, and its own. */
+export interface OpProfile {
+  name: string;
+  calls: number;
+  totalS: number;
+  selfS: number;
+}
+
+/**
+ * Runs `fn` with every ATen operator timed (torch.autograd.profiler's key_averages()): the ops are
+ * returned by self time, highest first, so a slow step can be compared with PyTorch's op by op.
+ */
+export function profile<T>(fn: () => T): { result: T; ops: OpProfile[] } {
+  native.profileStart();
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    native.profileStop();
+    throw e;
+  }
+  return { result, ops: native.profileStop().sort((a, b) => b.selfS - a.selfS) };
+}

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  DType, Tensor, arange, cat, keep, linalg, manualSeed, memoryStats, noGrad, ones, randn, scope, stack, tensor, zeros,
+  DType, Tensor, arange, cat, keep, linalg, manualSeed, memoryStats, noGrad, ones, profile, randn, scope, stack, tensor, zeros,
 } from "../../src/engine/index.js";
 import { assertClose, vals } from "../helpers.js";
 
@@ -137,4 +137,22 @@ test("noGrad records no graph; the same seed gives the same numbers", () => {
   const a = randn([5]).toList();
   manualSeed(42);
   assert.deepEqual(randn([5]).toList(), a);
+});
+
+test("profile counts each operator call and splits its time into self and total", () => {
+  const a = randn([64, 32]);
+  const b = randn([32, 16]);
+  const { result, ops } = profile(() => scope(() => {
+    for (let i = 0; i < 3; i++) a.matmul(b).dispose();
+    return a.add(1).relu().sum().item();
+  }));
+  assert.ok(Number.isFinite(result));
+  const calls = (name: string): number => ops.find((o) => o.name === name)?.calls ?? 0;
+  assert.equal(calls("aten::mm"), 3);
+  assert.equal(calls("aten::matmul"), 3);
+  assert.equal(calls("aten::relu"), 1);
+  for (const o of ops) assert.ok(o.selfS >= 0 && o.selfS <= o.totalS + 1e-9, `${o.name}: self ${o.selfS} > total ${o.totalS}`);
+  for (let i = 1; i < ops.length; i++) assert.ok(ops[i - 1].selfS >= ops[i].selfS, "sorted by self time");
+  // the profiler is off again: nothing is recorded outside profile()
+  assert.equal(profile(() => 0).ops.length, 0);
 });
