@@ -24,6 +24,12 @@ export function gatherImages(p: FeaturePanel, samples: Sample[], T: number, step
   const D = p.D;
   for (let b = 0; b < samples.length; b++) {
     const { stock, date } = samples[b];
+    if (step === 1) {
+      // A stock's dates lie next to each other: the whole image is one contiguous block.
+      const src = (stock * D + date - T + 1) * K;
+      out.set(p.values.subarray(src, src + T * K), b * T * K);
+      continue;
+    }
     for (let i = 0; i < T; i++) {
       const t = date - (T - 1 - i) * step;
       const src = (stock * D + t) * K;

@@ -95,10 +95,18 @@ export function sampleWeights(y: ArrayLike<number>, a: number): Float64Array {
 }
 
 /** Builds the model's input tensors for samples. */
+const gatherBuffers = new WeakMap<FeaturePanel, Float32Array<ArrayBuffer>>();
+
 export function imagesFor(data: Pick<TrainData, "specs" | "panels">, samples: Sample[]): Tensor[] {
   return data.specs.map((sp) => {
     const p = data.panels.get(sp.d)!;
-    return tensor(gatherImages(p, samples, sp.T, sp.step), [samples.length, sp.T, p.columns.length]);
+    // Gathered into a buffer kept per panel, then copied into torch: a fresh 4 MB array per image
+    // and step cost more in page faults than the gather itself (a view of torch memory would pin
+    // the tensor until the next garbage collection, the same cost).
+    const n = samples.length * sp.T * p.columns.length;
+    let buf = gatherBuffers.get(p);
+    if (!buf || buf.length < n) gatherBuffers.set(p, (buf = new Float32Array(n)));
+    return tensor(gatherImages(p, samples, sp.T, sp.step, buf.subarray(0, n)), [samples.length, sp.T, p.columns.length]);
   });
 }
 
