@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { join, resolve } from "node:path";
 import { type Panel, type QualityReport, forwardIC, loadBars, loadQlib, syntheticMarket } from "../data/index.js";
 import { buildFeatureStore } from "../features/index.js";
-import { styleExposures } from "../risk/index.js";
-import { makeLabels, rollingWindows } from "../dataset/index.js";
+import { type StyleExposures, neutralizePanel, styleExposures } from "../risk/index.js";
+import { industryIndex, makeLabels, rollingWindows } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
 import { PanelCache, type RollingResult, runRolling } from "../train/index.js";
 import {
@@ -61,20 +61,35 @@ export async function loadData(cfg: Config, log: (s: string) => void = () => {})
   });
 }
 
-/** Mean absolute cross-sectional correlation of a factor with each style, over its dates. */
-function styleExposure(factor: Float64Array, styles: { names: string[]; values: Float64Array[] }, S: number, D: number, every: number): Record<string, number> {
+/**
+ * A factor's exposure to each style: the mean over its dates of the absolute cross-sectional
+ * correlation, weighted by sqrt(cap) (the neutralising regression's weights, so that a factor
+ * neutral in that regression reads 0).
+ */
+function styleExposure(factor: Float64Array, styles: StyleExposures, S: number, D: number, every: number): Record<string, number> {
   const out: Record<string, number> = {};
   styles.names.forEach((name, j) => {
     const v = styles.values[j];
     const cs: number[] = [];
     for (let d = 0; d < D; d += every) {
-      const a: number[] = [], b: number[] = [];
+      let sw = 0, mx = 0, my = 0, n = 0;
       for (let s = 0; s < S; s++) {
         const k = s * D + d;
-        if (Number.isFinite(factor[k]) && Number.isFinite(v[k])) { a.push(factor[k]); b.push(v[k]); }
+        if (!(Number.isFinite(factor[k]) && Number.isFinite(v[k]) && styles.cap[k] > 0)) continue;
+        const w = Math.sqrt(styles.cap[k]);
+        sw += w; mx += w * factor[k]; my += w * v[k]; n++;
       }
-      const c = pearson(a, b);
-      if (a.length > 10 && Number.isFinite(c)) cs.push(Math.abs(c));
+      if (n <= 10) continue;
+      mx /= sw; my /= sw;
+      let sxy = 0, sxx = 0, syy = 0;
+      for (let s = 0; s < S; s++) {
+        const k = s * D + d;
+        if (!(Number.isFinite(factor[k]) && Number.isFinite(v[k]) && styles.cap[k] > 0)) continue;
+        const w = Math.sqrt(styles.cap[k]);
+        sxy += w * (factor[k] - mx) * (v[k] - my); sxx += w * (factor[k] - mx) ** 2; syy += w * (v[k] - my) ** 2;
+      }
+      const c = sxy / Math.sqrt(sxx * syy);
+      if (Number.isFinite(c)) cs.push(Math.abs(c));
     }
     out[name] = cs.length ? cs.reduce((x, y) => x + y, 0) / cs.length : NaN;
   });
@@ -130,6 +145,8 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   const evaluations: ModelEvaluation[] = [];
   const costs = costsOf(cfg.evaluate.costs);
   const sizeIdx = styles.names.indexOf("size");
+  const industries = industryIndex(panel);
+  const neutralFactors = new Map<string, Float64Array>();
   for (const [name, spec] of specs) {
     const tb = bar(`train ${name}`);
     const rolling = runRolling(name, spec, { panel, store, styles, labels }, windows, cache, {
@@ -142,6 +159,10 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
     tb.done();
     const ev = await evaluate(name, rolling.factor, rolling.trainSeconds);
     ev.rolling = rolling;
+    const neutral = neutralizePanel(rolling.factor, styles, industries, S, D).residual;
+    const nic = icTest(neutral, labels.raw, panel.calendar, S, cfg.evaluate.every).summary;
+    ev.neutral = { ic: nic.ic.mean, rankIc: nic.rankIc.mean, styleExposure: styleExposure(neutral, styles, S, D, cfg.evaluate.every) };
+    neutralFactors.set(name, neutral);
     evaluations.push(ev);
     log(`${name}: IC ${ev.ic.summary.ic.mean.toFixed(4)}, rank IC ${ev.ic.summary.rankIc.mean.toFixed(4)}, IR ${ev.ic.summary.ic.ir.toFixed(3)}, trained in ${rolling.trainSeconds.toFixed(0)} s`);
   }
@@ -174,6 +195,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
     enhancement: e.enhancement ? { by_year: e.enhancement.byYear, max_constraint_violation: e.enhancement.maxConstraintViolation,
       relaxed_rebalances: e.enhancement.relaxed, rebalances: e.enhancement.rebalances } : null,
     style_exposure: e.styleExposure, train_seconds: e.trainSeconds,
+    neutralised: e.neutral ? { ic_mean: e.neutral.ic, rank_ic_mean: e.neutral.rankIc, style_exposure: e.neutral.styleExposure } : undefined,
     windows: e.rolling?.windows.map((w) => ({ window: w.window, best_epoch: w.bestEpoch, epochs: w.log.length, seconds: w.seconds,
       kept_features: w.selection?.kept ?? null, samples: w.samples })),
   });
@@ -204,14 +226,17 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
 
   // Outputs: staged, then moved into place; metrics.json last, so that its presence means complete.
   const write = (name: string, text: string): void => writeFileSync(join(staging, name), text);
-  for (const e of evaluations) {
+  const writeFactor = (file: string, f: Float64Array): void => {
     const rows: (string | number)[][] = [["date", "code", "factor"]];
-    const f = e.rolling!.factor;
     for (let d = 0; d < D; d++) for (let s = 0; s < S; s++) {
       const v = f[s * D + d];
       if (Number.isFinite(v)) rows.push([panel.calendar[d], panel.stocks[s], v]);
     }
-    write(`factor_${e.name}.csv`, csv(rows));
+    write(file, csv(rows));
+  };
+  for (const e of evaluations) {
+    writeFactor(`factor_${e.name}.csv`, e.rolling!.factor);
+    writeFactor(`factor_neutral_${e.name}.csv`, neutralFactors.get(e.name)!);
   }
   const all = oracleEval ? [...evaluations, oracleEval] : evaluations;
   write("table_1_1_ic.csv", csv([["model", "ic_mean", "ic_std", "ir", "rank_ic_mean", "rank_ic_std", "rank_ir", "ic_t", "ic_positive"],

@@ -6,7 +6,8 @@
  * number) stops with a DataError that names the file, line and column. Everything else follows a
  * documented rule and is counted (see CLEANING_RULES).
  */
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { type FieldName, type Market, type Panel, emptyField, looksLikeAshare, priceLimit } from "./panel.js";
 import { PRESETS, SOURCE_COLUMNS, type SourceColumn, normalizeAshareCode } from "./presets.js";
@@ -61,43 +62,141 @@ function sourceExpr(path: string): string {
   return `read_csv(${q(path)}, all_varchar=true, header=true, null_padding=true, ${csvDialect(lower)})`;
 }
 
-async function connect(): Promise<DuckDBConnection> {
-  const db = await DuckDBInstance.create(":memory:", { threads: "2" });
-  return db.connect();
-}
-
 async function rows(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
   const r = await con.runAndReadAll(sql);
   return r.getRows() as unknown[][];
 }
 
+/** The header and first data row of a plain or gzip CSV/TSV, read from its first 64 KiB; null if unclear. */
+function csvHead(path: string): { names: string[]; first: string[] } | null {
+  const lower = path.toLowerCase();
+  if (lower.endsWith(".parquet") || lower.endsWith(".pq") || /\.(zst|bz2|xz|zip)$/.test(lower)) return null;
+  const fd = openSync(path, "r");
+  let raw: Buffer;
+  try {
+    const b = Buffer.alloc(1 << 16);
+    raw = b.subarray(0, readSync(fd, b, 0, b.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+  let text: string;
+  try {
+    text = (lower.endsWith(".gz") ? gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : raw).toString("utf8");
+  } catch {
+    return null;
+  }
+  const lines = text.replace(/^\uFEFF/, "").split("\n");
+  if (lines.length < 3) return null; // a header and one whole row (the last piece may be cut off)
+  const delim = /\.tsv(\.gz)?$/.test(lower) ? "\t" : ",";
+  const split = (line: string): string[] | null => {
+    const out: string[] = [];
+    let cur = "";
+    let quoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i];
+      if (quoted) {
+        if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
+        else if (ch === '"') quoted = false;
+        else cur += ch;
+      } else if (ch === '"') quoted = true;
+      else if (ch === delim) out.push(cur), (cur = "");
+      else cur += ch;
+    }
+    out.push(cur);
+    return quoted ? null : out;
+  };
+  const names = split(lines[0].replace(/\r$/, ""));
+  const first = split(lines[1].replace(/\r$/, ""));
+  if (!names || !first || names.length !== first.length || names.some((n) => n === "") || new Set(names).size !== names.length) return null;
+  return { names, first };
+}
+
+/** The rows a query yields, as a load reads them: integer keys, the code, numbers. */
+interface RowColumns {
+  rows: number;
+  /** Days since 1970 (NaN: no date). */
+  day: Float64Array;
+  /** Index into `codes` (-1: no code). */
+  code: Int32Array;
+  /** Distinct codes in order of first appearance, and the first non-empty industry given for each. */
+  codes: string[];
+  industry: (string | null)[];
+  num: Float64Array[];
+}
+
 /**
- * Reads a query's columns chunk by chunk: numeric columns into Float64Arrays of `rows` (NULL as
- * NaN), the columns named in `text` into string arrays.
+ * Streams a query of (day, code, industry, numbers...) into columns, chunk by chunk: the codes are
+ * numbered as they appear, so no string per row is kept.
  */
-async function columns(con: DuckDBConnection, sql: string, n: number, rows: number, text: Set<number> = new Set()):
-  Promise<(Float64Array | (string | null)[])[]> {
-  const res = await con.run(sql);
-  const out = Array.from({ length: n }, (_, c) => (text.has(c) ? new Array<string | null>(rows) : new Float64Array(rows)));
-  let at = 0;
+async function readRows(con: DuckDBConnection, sql: string, nNum: number): Promise<RowColumns> {
+  const res = await con.stream(sql);
+  // Chunk by chunk, then one exact-size array per column: growing arrays by doubling left up to
+  // twice the rows' memory waiting for the garbage collector.
+  const parts: { day: Float64Array; code: Int32Array; num: Float64Array[] }[] = [];
+  const codeId = new Map<string, number>();
+  const codes: string[] = [];
+  const industry: (string | null)[] = [];
+  // A DOUBLE vector keeps its values in a Float64Array (a private field of the client library): one
+  // copy instead of a call per value. NULLs were made NaN in SQL, so validity is not needed.
+  const doubles = (v: { getItem(i: number): unknown }, m: number): Float64Array => {
+    const items = (v as { items?: unknown }).items;
+    if (items instanceof Float64Array && items.length >= m) return items.slice(0, m);
+    return Float64Array.from({ length: m }, (_, i) => (v.getItem(i) as number | null) ?? NaN);
+  };
+  let n = 0;
   for (;;) {
     const chunk = await res.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
     const m = chunk.rowCount;
-    for (let c = 0; c < n; c++) {
-      const v = chunk.getColumnVector(c);
-      const dst = out[c];
-      // A DOUBLE vector keeps its values in a Float64Array (a private field of the client library):
-      // one copy instead of a call per value. NULLs were made NaN in SQL, so validity is not needed.
-      const items = (v as unknown as { items?: unknown }).items;
-      if (dst instanceof Float64Array && items instanceof Float64Array && items.length >= m) dst.set(items.subarray(0, m), at);
-      else if (dst instanceof Float64Array) for (let i = 0; i < m; i++) dst[at + i] = (v.getItem(i) as number | null) ?? NaN;
-      else for (let i = 0; i < m; i++) dst[at + i] = v.getItem(i) as string | null;
+    const code = new Int32Array(m);
+    const cv = chunk.getColumnVector(1);
+    const iv = chunk.getColumnVector(2);
+    // A VARCHAR vector holds 16 bytes per value (length, then the text itself up to 12 bytes): a row
+    // whose bytes equal the previous row's has the same short code, so no string is made for it
+    // (files sorted by stock repeat the code for hundreds of rows; strings per row cost 10 MB here).
+    const dv = (cv as unknown as { dataView?: unknown }).dataView;
+    const raw = dv instanceof DataView && dv.byteLength >= m * 16 && dv.byteOffset % 4 === 0
+      ? new Int32Array(dv.buffer, dv.byteOffset, m * 4) : null;
+    for (let i = 0; i < m; i++) {
+      if (raw && i > 0 && code[i - 1] >= 0 && raw[4 * i] <= 12 && raw[4 * i] === raw[4 * i - 4] &&
+        raw[4 * i + 1] === raw[4 * i - 3] && raw[4 * i + 2] === raw[4 * i - 2] && raw[4 * i + 3] === raw[4 * i - 1]) {
+        const id = (code[i] = code[i - 1]);
+        if (industry[id] === null) industry[id] = iv.getItem(i) as string | null;
+        continue;
+      }
+      const c = cv.getItem(i) as string | null;
+      if (c === null || c === "") {
+        code[i] = -1;
+        continue;
+      }
+      let id = codeId.get(c);
+      if (id === undefined) {
+        codeId.set(c, (id = codes.length));
+        codes.push(c);
+        industry.push(null);
+      }
+      if (industry[id] === null) industry[id] = iv.getItem(i) as string | null;
+      code[i] = id;
     }
-    at += m;
+    parts.push({ day: doubles(chunk.getColumnVector(0), m), code,
+      num: Array.from({ length: nNum }, (_, k) => doubles(chunk.getColumnVector(3 + k), m)) });
+    n += m;
   }
-  if (at !== rows) throw new Error(`internal: read ${at} rows, expected ${rows}`);
-  return out;
+  const join = <A extends Float64Array | Int32Array>(out: A, take: (p: (typeof parts)[number]) => A, drop: (p: (typeof parts)[number]) => void): A => {
+    let at = 0;
+    for (const p of parts) {
+      const a = take(p);
+      out.set(a, at);
+      at += a.length;
+      drop(p);
+    }
+    return out;
+  };
+  const empty = new Float64Array(0);
+  const day = join(new Float64Array(n), (p) => p.day, (p) => (p.day = empty));
+  const code = join(new Int32Array(n), (p) => p.code, (p) => (p.code = new Int32Array(0)));
+  const num = Array.from({ length: nNum }, (_, k) => join(new Float64Array(n), (p) => p.num[k], (p) => (p.num[k] = empty)));
+  return { rows: n, day, code, codes, industry, num };
 }
 
 /** SQL that parses a text date in YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD form; NULL if unparsable. */
@@ -184,11 +283,53 @@ function typedExpr(col: string, sqlType: string, kind: ColumnKind): string {
   return numberExpr(col);
 }
 
-/** The source read with DuckDB's typed, parallel reader (`typed`) or as text (`text`). */
-function readExpr(path: string, mode: "typed" | "text"): string {
+/** A table source in SQL, its columns and their SQL types. */
+interface Source {
+  sql: string;
+  described: (readonly [string, string])[];
+  /** Column names as the user sees them, and which feeds each canonical column. */
+  header: string[];
+  mapping: Map<SourceColumn, string>;
+}
+
+/**
+ * The source as DuckDB reads it. `text`: every column as text, for our own parsing and error
+ * messages. `typed`: DuckDB's typed, parallel reader; the types come from the file's first row
+ * where we can read it ourselves (the sniffer DuckDB would otherwise run reads and parses a sample
+ * of the file first, a third of the load time of a gzip file), else from the sniffer.
+ */
+async function describeSource(con: DuckDBConnection, path: string, mode: "typed" | "text", o: LoadOptions): Promise<Source> {
   const lower = path.toLowerCase();
-  if (mode === "text" || lower.endsWith(".parquet") || lower.endsWith(".pq")) return sourceExpr(path);
-  return `read_csv(${q(path)}, header=true, ${csvDialect(lower)})`;
+  const head = mode === "typed" ? csvHead(path) : null;
+  let sql: string;
+  if (head) {
+    const mapping = resolveMapping(path, head.names, o);
+    const byName = new Map([...mapping].map(([canon, src]) => [src, canon]));
+    const dateColumn = (name: string): boolean => byName.get(name) === "date";
+    const numeric = (name: string): boolean => byName.has(name) && !TEXT_COLUMNS.has(byName.get(name)!);
+    let dateFormat = "";
+    const types = head.names.map((name, i) => {
+      const v = head.first[i].trim();
+      if (dateColumn(name)) {
+        if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return "DATE";
+        if (/^\d{8}$/.test(v)) return (dateFormat = "%Y%m%d"), "DATE";
+        if (/^\d{4}\/\d{2}\/\d{2}$/.test(v)) return (dateFormat = "%Y/%m/%d"), "DATE";
+        return "VARCHAR";
+      }
+      // A number DuckDB cannot read (a flag as true/false, say) stays text and is parsed in SQL.
+      return numeric(name) && (v === "" || !Number.isNaN(Number(v)) || /^[+-]?(nan|inf(inity)?)$/i.test(v)) ? "DOUBLE" : "VARCHAR";
+    });
+    const columns = head.names.map((n, i) => `${q(n)}: '${types[i]}'`).join(", ");
+    sql = `read_csv(${q(path)}, header=true, auto_detect=false, ${csvDialect(lower)}, buffer_size=1048576, ` +
+      `columns={${columns}}${dateFormat ? `, dateformat=${q(dateFormat)}` : ""})`;
+    return { sql, described: head.names.map((n, i) => [n, types[i]] as const), header: head.names, mapping };
+  }
+  sql = mode === "text" || lower.endsWith(".parquet") || lower.endsWith(".pq") ? sourceExpr(path)
+    : `read_csv(${q(path)}, header=true, ${csvDialect(lower)})`;
+  const described = (await rows(con, `DESCRIBE SELECT * FROM ${sql}`)).map((r) => [String(r[0]), String(r[1])] as const);
+  // A UTF-8 byte-order mark may stay in the first column's name.
+  const header = described.map(([n]) => n.replace(/^\uFEFF/, ""));
+  return { sql, described, header, mapping: resolveMapping(path, header, o) };
 }
 
 /** Loads a long bar file into a cleaned Panel and the report that accounts for every row. */
@@ -196,17 +337,22 @@ export async function loadBars(path: string, o: LoadOptions = {}): Promise<{ pan
   if (!existsSync(path)) throw new DataError(path, "no such file");
   if (statSync(path).isDirectory()) throw new DataError(path, "is a folder; for a Qlib data directory use loadQlib");
   if (statSync(path).size === 0) throw new DataError(path, "empty file: expected a header line and rows of daily bars");
-  const con = await connect();
+  const db = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const con = await db.connect();
+  let read: Awaited<ReturnType<typeof parseSource>>;
   try {
-    return await loadWith(con, path, o);
+    read = await readWith(con, path, o);
   } finally {
+    // DuckDB's buffers go before the panel is built: they would add to the load's peak memory.
     con.closeSync();
+    db.closeSync();
   }
+  return buildPanel(read.columns, read.market, read.instruments, o, read.quality);
 }
 
-async function loadWith(con: DuckDBConnection, path: string, o: LoadOptions): Promise<{ panel: Panel; quality: QualityReport }> {
-  // Fast path: DuckDB's typed reader. A value it cannot convert past the rows it sniffed makes it
-  // fail; the text path then finds the line and names it.
+async function readWith(con: DuckDBConnection, path: string, o: LoadOptions): ReturnType<typeof parseSource> {
+  // Fast path: DuckDB's typed reader. A value it cannot convert makes it fail; the text path then
+  // finds the line and names it.
   try {
     return await parseSource(con, path, o, "typed");
   } catch (e) {
@@ -221,14 +367,10 @@ async function loadWith(con: DuckDBConnection, path: string, o: LoadOptions): Pr
 }
 
 async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, mode: "typed" | "text"):
-  Promise<{ panel: Panel; quality: QualityReport }> {
+  Promise<{ columns: Columns; market: Market; instruments: Instruments | undefined; quality: QualityReport }> {
   const quality = newQualityReport(path);
   await con.run("DROP TABLE IF EXISTS typed");
-  const src = readExpr(path, mode);
-  const described = (await rows(con, `DESCRIBE SELECT * FROM ${src}`)).map((r) => [String(r[0]), String(r[1])] as const);
-  // A UTF-8 byte-order mark may stay in the first column's name.
-  const header = described.map(([n]) => n.replace(/^\uFEFF/, ""));
-  const mapping = resolveMapping(path, header, o);
+  const { sql: src, described, header, mapping } = await describeSource(con, path, mode, o);
   const preset = PRESETS[o.preset ?? "canonical"];
   const srcCol = (canon: SourceColumn): string => ident(described[header.indexOf(mapping.get(canon)!)][0]);
   const srcType = (canon: SourceColumn): string => described[header.indexOf(mapping.get(canon)!)][1];
@@ -238,65 +380,82 @@ async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, 
     const f = scaleOf(c);
     if (f !== 1) quality.conversions.push({ column: mapping.get(c)!, field: c, factor: f, note: `${preset.units[c]} -> canonical units` });
   }
-
-  // 1. Parse once into a typed table, keeping a flag for every value that would not parse.
-  const nonEmpty = (c: SourceColumn): string => `${srcCol(c)} IS NOT NULL AND trim(CAST(${srcCol(c)} AS VARCHAR)) <> ''`;
   const parsedCols: [SourceColumn, ColumnKind][] = [["date", "date"], ...numericCols.map((c) => [c, "number"] as [SourceColumn, ColumnKind])];
-  // No row numbers: DuckDB keeps insertion order, so a row's position is its line (plus the header).
-  const parts = [`trim(CAST(${srcCol("code")} AS VARCHAR)) AS code`,
-    mapping.has("industry") ? `CAST(${srcCol("industry")} AS VARCHAR) AS industry` : "NULL AS industry"];
-  parsedCols.forEach(([c, kind], i) => {
-    const e = typedExpr(srcCol(c), srcType(c), kind);
-    parts.push(`${e} AS v${i}`);
-    parts.push(srcType(c).toUpperCase() === "VARCHAR" ? `(${nonEmpty(c)} AND (${e}) IS NULL) AS bad${i}` : `false AS bad${i}`);
-  });
-  await con.run(`CREATE TEMP TABLE typed AS SELECT ${parts.join(", ")} FROM ${src}`);
-  const checks = parsedCols.map((_, i) => `bool_or(bad${i})`);
-  const [anyBad] = await rows(con, `SELECT count(*), ${checks.join(", ")} FROM typed`);
-  quality.rowsIn = Number(anyBad[0]);
-  if (quality.rowsIn === 0) throw new DataError(path, "no data rows after the header");
-  for (let i = 0; i < parsedCols.length; i++) {
-    if (anyBad[i + 1] !== true) continue;
-    const [c] = parsedCols[i];
-    const [[rn, value]] = await rows(con, `SELECT rn, CAST(${srcCol(c)} AS VARCHAR) FROM (SELECT row_number() OVER () AS rn, * ` +
-      `FROM ${src}) WHERE ${nonEmpty(c)} AND (${typedExpr(srcCol(c), srcType(c), parsedCols[i][1])}) IS NULL ORDER BY rn LIMIT 1`);
-    throw new DataError(path, c === "date"
-      ? `cannot parse date "${value}": expected YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD`
-      : `cannot parse "${value}" as a number (${c})`, Number(rn) + 1, mapping.get(c));
+  const days = (e: string): string => `coalesce(CAST(date_diff('day', DATE '1970-01-01', ${e}) AS DOUBLE), 'NaN'::DOUBLE)`;
+  const number = (e: string, c: SourceColumn): string => {
+    const f = scaleOf(c);
+    return `coalesce(${e}, 'NaN'::DOUBLE)${f === 1 ? "" : ` * ${f}`}`;
+  };
+  const industryExpr = mapping.has("industry") ? `CAST(${srcCol("industry")} AS VARCHAR)` : "NULL";
+  let select: string;
+  if (parsedCols.every(([c]) => srcType(c).toUpperCase() !== "VARCHAR")) {
+    // Every value arrives typed: nothing can fail to parse, so the rows stream straight out.
+    select = `SELECT ${[days(typedExpr(srcCol("date"), srcType("date"), "date")), `trim(CAST(${srcCol("code")} AS VARCHAR))`,
+      industryExpr, ...numericCols.map((c) => number(typedExpr(srcCol(c), srcType(c), "number"), c))].join(", ")} FROM ${src}`;
+  } else {
+    // Parse once into a typed table, keeping a flag for every value that would not parse.
+    const nonEmpty = (c: SourceColumn): string => `${srcCol(c)} IS NOT NULL AND trim(CAST(${srcCol(c)} AS VARCHAR)) <> ''`;
+    // No row numbers: DuckDB keeps insertion order, so a row's position is its line (plus the header).
+    const parts = [`trim(CAST(${srcCol("code")} AS VARCHAR)) AS code`, `${industryExpr} AS industry`];
+    parsedCols.forEach(([c, kind], i) => {
+      const e = typedExpr(srcCol(c), srcType(c), kind);
+      parts.push(`${e} AS v${i}`);
+      parts.push(srcType(c).toUpperCase() === "VARCHAR" ? `(${nonEmpty(c)} AND (${e}) IS NULL) AS bad${i}` : `false AS bad${i}`);
+    });
+    await con.run(`CREATE TEMP TABLE typed AS SELECT ${parts.join(", ")} FROM ${src}`);
+    const [anyBad] = await rows(con, `SELECT ${parsedCols.map((_, i) => `bool_or(bad${i})`).join(", ")} FROM typed`);
+    for (let i = 0; i < parsedCols.length; i++) {
+      if (anyBad[i] !== true) continue;
+      const [c] = parsedCols[i];
+      const [[rn, value]] = await rows(con, `SELECT rn, CAST(${srcCol(c)} AS VARCHAR) FROM (SELECT row_number() OVER () AS rn, * ` +
+        `FROM ${src}) WHERE ${nonEmpty(c)} AND (${typedExpr(srcCol(c), srcType(c), parsedCols[i][1])}) IS NULL ORDER BY rn LIMIT 1`);
+      throw new DataError(path, c === "date"
+        ? `cannot parse date "${value}": expected YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD`
+        : `cannot parse "${value}" as a number (${c})`, Number(rn) + 1, mapping.get(c));
+    }
+    select = `SELECT ${[days("v0"), "code", "industry", ...numericCols.map((c, i) => number(`v${i + 1}`, c))].join(", ")} FROM typed`;
   }
+  const r = await readRows(con, select, numericCols.length);
+  await con.run("DROP TABLE IF EXISTS typed");
+  quality.rowsIn = r.rows;
+  if (r.rows === 0) throw new DataError(path, "no data rows after the header");
 
-  // 2. Keys as small integers: the calendar and the code list are read once.
-  const calendar = (await rows(con, "SELECT DISTINCT CAST(v0 AS VARCHAR) AS d FROM typed WHERE v0 IS NOT NULL ORDER BY d")).map((r) => String(r[0]));
-  const rawCodes = (await rows(con, "SELECT DISTINCT code FROM typed WHERE code IS NOT NULL AND code <> '' ORDER BY code")).map((r) => String(r[0]));
+  // Keys as small integers: the calendar (days since 1970, sorted) and the stocks (codes normalised, sorted).
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const d of r.day) {
+    if (d < lo) lo = d; // NaN (no date) fails both
+    if (d > hi) hi = d;
+  }
+  const dayToIdx = new Int32Array(Number.isFinite(lo) ? hi - lo + 1 : 0).fill(-1);
+  for (const d of r.day) if (d === d) dayToIdx[d - lo] = 0;
+  const calendar: string[] = [];
+  for (let k = 0; k < dayToIdx.length; k++)
+    if (dayToIdx[k] === 0) (dayToIdx[k] = calendar.length), calendar.push(new Date((lo + k) * 86400000).toISOString().slice(0, 10));
+  const sortedCodes = [...r.codes].sort();
   const market: Market = o.market && o.market !== "auto" ? o.market
-    : looksLikeAshare(rawCodes) || rawCodes.slice(0, 50).every((c) => /^\d{6}$/.test(c)) ? "cn"
-    : rawCodes.slice(0, 50).every((c) => /^[A-Z][A-Z0-9.\-]{0,6}$/.test(c)) ? "us" : "other";
+    : looksLikeAshare(sortedCodes) || sortedCodes.slice(0, 50).every((c) => /^\d{6}$/.test(c)) ? "cn"
+    : sortedCodes.slice(0, 50).every((c) => /^[A-Z][A-Z0-9.\-]{0,6}$/.test(c)) ? "us" : "other";
   const norm = market === "cn" ? normalizeAshareCode : (c: string): string => c;
-  const stocks = [...new Set(rawCodes.map(norm))].sort();
-  const stockOfRaw = Int32Array.from(rawCodes.map((c) => stocks.indexOf(norm(c))));
-  // Keys as integers: days since 1970 through a lookup table, codes through a Map (cheaper here
-  // than a join in DuckDB, which would also lose the file's row order).
-  const epochDay = (d: string): number => Math.round(Date.parse(`${d}T00:00:00Z`) / 86400000);
-  const day0 = calendar.length ? epochDay(calendar[0]) : 0;
-  const dayToIdx = new Int32Array(calendar.length ? epochDay(calendar[calendar.length - 1]) - day0 + 1 : 0).fill(-1);
-  calendar.forEach((d, i) => (dayToIdx[epochDay(d) - day0] = i));
-  const codeToStock = new Map(rawCodes.map((c, i) => [c, stockOfRaw[i]]));
-  const sel = ["CAST(date_diff('day', DATE '1970-01-01', v0) AS DOUBLE)", "code",
-    ...numericCols.map((_, i) => {
-      const f = scaleOf(numericCols[i]);
-      const e = `coalesce(v${i + 1}, 'NaN'::DOUBLE)`;
-      return f === 1 ? e : `${e} * ${f}`;
-    })];
-  const data = await columns(con, `SELECT ${sel.join(", ")} FROM typed`, sel.length, quality.rowsIn, new Set([1]));
-  const industryRows = mapping.has("industry")
-    ? await rows(con, "SELECT code, first(industry) FROM typed WHERE industry IS NOT NULL GROUP BY code") : [];
-  const industryOf = new Map(industryRows.map(([c, ind]) => [norm(String(c)), String(ind)]));
+  const stocks = [...new Set(r.codes.map(norm))].sort();
+  const stockIndex = new Map(stocks.map((s, i) => [s, i]));
+  const stockOfCode = Int32Array.from(r.codes, (c) => stockIndex.get(norm(c))!);
+  const industryOf = new Map<string, string>();
+  r.codes.forEach((c, i) => {
+    const ind = r.industry[i];
+    if (ind !== null && !industryOf.has(norm(c))) industryOf.set(norm(c), ind);
+  });
+  const stockIdx = r.code; // renumbered in place
+  const dateIdx = new Int32Array(r.rows);
+  for (let i = 0; i < r.rows; i++) {
+    const k = stockIdx[i];
+    if (k >= 0) stockIdx[i] = stockOfCode[k];
+    const d = r.day[i];
+    dateIdx[i] = d === d ? dayToIdx[d - lo] : -1;
+  }
   const instruments = o.instruments ? await loadInstruments(con, o.instruments, norm) : undefined;
-  const num = new Map<SourceColumn, Float64Array>(numericCols.map((c, i) => [c, data[2 + i] as Float64Array]));
-  const codeIdx = Int32Array.from(data[1] as (string | null)[], (c) => (c ? codeToStock.get(c) ?? -1 : -1));
-  const dateIdx = Int32Array.from(data[0] as Float64Array, (x) => (Number.isNaN(x) ? -1 : dayToIdx[x - day0]));
-  return buildPanel({ dateIdx, stockIdx: codeIdx, num, calendar,
-    stocks, industryOf }, market, instruments, o, quality);
+  const num = new Map<SourceColumn, Float64Array>(numericCols.map((c, i) => [c, r.num[i]]));
+  return { columns: { dateIdx, stockIdx, num, calendar, stocks, industryOf }, market, instruments, quality };
 }
 
 interface Columns {
@@ -331,75 +490,80 @@ function buildPanel(c: Columns, market: Market, inst: Instruments | undefined, o
   const floatSharesCol = get("float_shares") ? emptyField(S, D) : undefined;
   const seen = new Uint8Array(S * D);
   const industry: (string | null)[] = stocks.map((s) => inst?.industry.get(s) ?? c.industryOf.get(s) ?? null);
-  const [O, H, L, C] = (["open", "high", "low", "close"] as const).map((f) => get(f)!);
-  const vol = get("volume")!;
-  const isTrading = get("is_trading");
-  const uni = get("universe");
+  // The rows' columns are used only here: a block lets them go before the derived fields are made.
   let sorted = true;
-  let prevKey = -1;
+  {
+    const [O, H, L, C] = (["open", "high", "low", "close"] as const).map((f) => get(f)!);
+    const vol = get("volume")!;
+    const isTrading = get("is_trading");
+    const uni = get("universe");
+    let prevKey = -1;
 
-  for (let i = 0; i < n; i++) {
-    const s = c.stockIdx[i];
-    const d = c.dateIdx[i];
-    if (s < 0 || d < 0) {
-      count(quality.rowsDropped, "missing_key");
-      example(quality, "missing_key", line(i));
-      continue;
-    }
-    const cell = s * D + d;
-    if (d * S + s < prevKey) sorted = false;
-    prevKey = d * S + s;
-    if (seen[cell]) {
-      count(quality.rowsDropped, "duplicate_key");
-      example(quality, "duplicate_key", where(i));
-      continue;
-    }
-    const op = O[i];
-    let hi = H[i];
-    let lo = L[i];
-    const cl = C[i];
-    if (!(Number.isFinite(op) && Number.isFinite(hi) && Number.isFinite(lo) && Number.isFinite(cl))) {
-      count(quality.rowsDropped, "missing_price");
-      example(quality, "missing_price", where(i));
-      continue;
-    }
-    if (op <= 0 || hi <= 0 || lo <= 0 || cl <= 0) {
-      count(quality.rowsDropped, "non_positive_price");
-      example(quality, "non_positive_price", where(i));
-      continue;
-    }
-    seen[cell] = 1;
-    quality.rowsKept++;
-    if (hi < Math.max(op, cl, lo) || lo > Math.min(op, cl, hi)) {
-      count(quality.rowsFlagged, "high_low_inconsistent");
-      example(quality, "high_low_inconsistent", where(i));
-      hi = Math.max(op, hi, lo, cl);
-      lo = Math.min(op, hi, lo, cl);
-    }
-    out.open![cell] = op;
-    out.high![cell] = hi;
-    out.low![cell] = lo;
-    out.close![cell] = cl;
-    let inf = false;
-    for (const f of copied) {
-      const v = get(f as SourceColumn)![i];
-      if (v === Infinity || v === -Infinity) inf = true;
-      out[f]![cell] = Number.isFinite(v) ? v : NaN;
-    }
-    if (preClose) preClose[cell] = get("pre_close")![i];
-    if (totalSharesCol) totalSharesCol[cell] = get("total_shares")![i];
-    if (floatSharesCol) floatSharesCol[cell] = get("float_shares")![i];
-    if (inf) {
-      count(quality.rowsFlagged, "non_finite_value");
-      example(quality, "non_finite_value", where(i));
-    }
-    if (isTrading && isTrading[i] === 0) out.is_suspended[cell] = 1;
-    if (universe) universe[cell] = uni![i] === 1 ? 1 : 0;
-    if (vol[i] === 0) {
-      out.is_suspended[cell] = 1;
-      count(quality.rowsFlagged, "zero_volume");
+    for (let i = 0; i < n; i++) {
+      const s = c.stockIdx[i];
+      const d = c.dateIdx[i];
+      if (s < 0 || d < 0) {
+        count(quality.rowsDropped, "missing_key");
+        example(quality, "missing_key", line(i));
+        continue;
+      }
+      const cell = s * D + d;
+      if (d * S + s < prevKey) sorted = false;
+      prevKey = d * S + s;
+      if (seen[cell]) {
+        count(quality.rowsDropped, "duplicate_key");
+        example(quality, "duplicate_key", where(i));
+        continue;
+      }
+      const op = O[i];
+      let hi = H[i];
+      let lo = L[i];
+      const cl = C[i];
+      if (!(Number.isFinite(op) && Number.isFinite(hi) && Number.isFinite(lo) && Number.isFinite(cl))) {
+        count(quality.rowsDropped, "missing_price");
+        example(quality, "missing_price", where(i));
+        continue;
+      }
+      if (op <= 0 || hi <= 0 || lo <= 0 || cl <= 0) {
+        count(quality.rowsDropped, "non_positive_price");
+        example(quality, "non_positive_price", where(i));
+        continue;
+      }
+      seen[cell] = 1;
+      quality.rowsKept++;
+      if (hi < Math.max(op, cl, lo) || lo > Math.min(op, cl, hi)) {
+        count(quality.rowsFlagged, "high_low_inconsistent");
+        example(quality, "high_low_inconsistent", where(i));
+        hi = Math.max(op, hi, lo, cl);
+        lo = Math.min(op, hi, lo, cl);
+      }
+      out.open![cell] = op;
+      out.high![cell] = hi;
+      out.low![cell] = lo;
+      out.close![cell] = cl;
+      let inf = false;
+      for (const f of copied) {
+        const v = get(f as SourceColumn)![i];
+        if (v === Infinity || v === -Infinity) inf = true;
+        out[f]![cell] = Number.isFinite(v) ? v : NaN;
+      }
+      if (preClose) preClose[cell] = get("pre_close")![i];
+      if (totalSharesCol) totalSharesCol[cell] = get("total_shares")![i];
+      if (floatSharesCol) floatSharesCol[cell] = get("float_shares")![i];
+      if (inf) {
+        count(quality.rowsFlagged, "non_finite_value");
+        example(quality, "non_finite_value", where(i));
+      }
+      if (isTrading && isTrading[i] === 0) out.is_suspended[cell] = 1;
+      if (universe) universe[cell] = uni![i] === 1 ? 1 : 0;
+      if (vol[i] === 0) {
+        out.is_suspended[cell] = 1;
+        count(quality.rowsFlagged, "zero_volume");
+      }
     }
   }
+  c.num.clear();
+  c.dateIdx = c.stockIdx = new Int32Array(0);
   if (!sorted) quality.notes.push("rows were not sorted by (date, code): accepted as they are, nothing lost");
 
   // Gaps inside each stock's span: the stock was listed but has no bar. Marked suspended.

@@ -4,7 +4,7 @@
  * neutralised (the residual of the CNE5 cross-sectional regression at t) and standardised.
  */
 import { type Panel, field } from "../data/index.js";
-import { type StyleExposures, crossSectionalRegression } from "../risk/index.js";
+import { type StyleExposures, neutralizePanel } from "../risk/index.js";
 
 export interface Labels {
   horizon: number;
@@ -44,32 +44,17 @@ export function forwardReturns(p: Panel, horizon: number): { fwd: Float64Array; 
 export function makeLabels(p: Panel, styles: StyleExposures, horizon = 10): Labels {
   const S = p.stocks.length, D = p.calendar.length;
   const { fwd, missing } = forwardReturns(p, horizon);
-  const { index, names } = industryIndex(p);
-  const neutralized = new Float64Array(S * D).fill(NaN);
+  const { residual: neutralized, noExposure, warnings } = neutralizePanel(fwd, styles, industryIndex(p), S, D);
+  missing.no_exposure = noExposure;
   const standardized = new Float64Array(S * D).fill(NaN);
-  const warnings = new Map<string, number>();
-  missing.no_exposure = 0;
   for (let d = 0; d < D; d++) {
-    const rows: number[] = [];
-    for (let s = 0; s < S; s++) {
-      const k = s * D + d;
-      if (!Number.isFinite(fwd[k])) continue;
-      if (!styles.values.every((v) => Number.isFinite(v[k])) || !Number.isFinite(styles.cap[k])) { missing.no_exposure++; continue; }
-      rows.push(k);
-    }
-    if (rows.length < 3) { missing.no_exposure += rows.length; continue; }
-    const r = crossSectionalRegression({
-      y: rows.map((k) => fwd[k]), industry: rows.map((k) => index[Math.floor(k / D)]), industries: names.length,
-      styles: styles.values.map((v) => rows.map((k) => v[k])), cap: rows.map((k) => styles.cap[k]),
-    });
-    for (const w of r.warnings) warnings.set(w.replace(/\d+/g, "N"), (warnings.get(w.replace(/\d+/g, "N")) ?? 0) + 1);
-    let m = 0, v = 0;
-    rows.forEach((k, i) => { neutralized[k] = r.residual[i]; m += r.residual[i]; });
-    m /= rows.length;
-    for (const x of r.residual) v += (x - m) ** 2;
-    const sd = Math.sqrt(v / Math.max(1, rows.length - 1)) || 1;
-    rows.forEach((k, i) => (standardized[k] = (r.residual[i] - m) / sd));
+    let m = 0, v = 0, n = 0;
+    for (let s = 0; s < S; s++) { const x = neutralized[s * D + d]; if (Number.isFinite(x)) { m += x; n++; } }
+    if (n === 0) continue;
+    m /= n;
+    for (let s = 0; s < S; s++) { const x = neutralized[s * D + d]; if (Number.isFinite(x)) v += (x - m) ** 2; }
+    const sd = Math.sqrt(v / Math.max(1, n - 1)) || 1;
+    for (let s = 0; s < S; s++) { const k = s * D + d; if (Number.isFinite(neutralized[k])) standardized[k] = (neutralized[k] - m) / sd; }
   }
-  return { horizon, raw: fwd, neutralized, standardized, missing,
-    warnings: [...warnings].map(([w, n]) => `${w} (${n} dates)`) };
+  return { horizon, raw: fwd, neutralized, standardized, missing, warnings };
 }

@@ -14,6 +14,11 @@ export interface ReportModel {
   groups: GroupResult;
   enhancement: EnhancementResult | null;
   styleExposure: Record<string, number>;
+  /**
+   * The factor neutralised as the loss sees it (the CNE5 regression's residual on every date): its
+   * IC and rank IC against the raw forward return, and its style exposure.
+   */
+  neutral?: { ic: number; rankIc: number; styleExposure: Record<string, number> };
   trainSeconds: number;
   rolling?: {
     windows: { window: string; log: { epoch: number; loss: number; valid_ic: number; valid_sharpe: number }[];
@@ -214,8 +219,12 @@ export function renderReport(r: ReportInput): string {
     s.push(barChart(`${m.name}: by input`, inputs.map(([k]) => k.replace(/^div_/, "").slice(0, 10)), inputs.map(([, v]) => v), { width: 900 }));
   }
   s.push(`<h2 id="styles">Style exposure of the factors</h2>`);
+  s.push(`<p>Mean absolute cross-sectional correlation with each style, weighted by &radic;cap (the neutralising regression&rsquo;s weights). The loss neutralises the prediction before comparing it with the neutralised target, so the raw output may carry any style tilt at no cost; the neutralised factor (the same regression applied to each date's predictions, written as <code>factor_neutral_*.csv</code>) carries none. A random factor reads about 0.8/&radic;stocks.</p>`);
   const styleNames = Object.keys(r.evaluations[0]?.styleExposure ?? {});
-  s.push(table(["model", ...styleNames], r.evaluations.map((e) => [e.name, ...styleNames.map((k) => e.styleExposure[k])])));
+  s.push(table(["factor", "IC", "rank IC", ...styleNames], r.evaluations.flatMap((e) => [
+    [e.name, e.ic.summary.ic.mean, e.ic.summary.rankIc.mean, ...styleNames.map((k) => e.styleExposure[k])],
+    ...(e.neutral ? [[`${e.name} neutralised`, e.neutral.ic, e.neutral.rankIc, ...styleNames.map((k) => e.neutral!.styleExposure[k])]] : []),
+  ])));
   const conv = r.metrics.conventions as Record<string, unknown>;
   s.push(`<h2 id="conventions">Conventions</h2><ul>${Object.entries(conv).map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(typeof v === "string" ? v : JSON.stringify(v))}</li>`).join("")}</ul>`);
   if (oracle) s.push(`<p>The oracle row is the synthetic market's planted signal on the same dates: the best IC any model can reach.</p>`);

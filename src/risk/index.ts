@@ -2,4 +2,4 @@
 export { STYLE_NAMES, capitalisation, dailyReturns, marketReturn, orthogonalize, solveSymmetric, standardizeStyle, styleDescriptors, type StyleDescriptors,
   styleExposures, type StyleExposures, type StyleName } from "./styles.js";
 export { crossSectionalRegression, projectionMatrix, type CrossSection, type RegressionResult } from "./regression.js";
-export { neutralizeTensor, projectionTensor } from "./neutralize.js";
+export { neutralizePanel, neutralizeTensor, projectionTensor, type NeutralizedPanel } from "./neutralize.js";

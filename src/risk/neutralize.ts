@@ -1,5 +1,7 @@
 /** Neutralising a batch of predictions inside the loss: a projection, differentiable in the predictions. */
 import { DType, Tensor, tensor } from "../engine/index.js";
+import { crossSectionalRegression } from "./regression.js";
+import type { StyleExposures } from "./styles.js";
 
 /**
  * pred - H pred for one cross-section, where H (n x n, from projectionMatrix) projects onto the
@@ -15,4 +17,43 @@ export function neutralizeTensor(pred: Tensor, H: Tensor): Tensor {
 /** H as a float32 tensor. */
 export function projectionTensor(H: Float64Array, n: number): Tensor {
   return tensor(Float32Array.from(H), [n, n], { dtype: DType.float32 });
+}
+
+/** Per-date residuals of a [stocks x dates] array, and what could not be neutralised. */
+export interface NeutralizedPanel {
+  /** The residual where the value, every style exposure and the capitalisation are defined; else NaN. */
+  residual: Float64Array;
+  /** Values left out because an exposure or the capitalisation was missing (or the date had under 3). */
+  noExposure: number;
+  /** The regression's warnings, each with the number of dates it was raised on. */
+  warnings: string[];
+}
+
+/**
+ * The CNE5 cross-sectional regression (country, industries, styles; weights sqrt(cap)) of `y` on
+ * every date; the residual is `y` neutralised. Used for the training target and for the factor,
+ * so that both are neutral in the same sense.
+ */
+export function neutralizePanel(y: Float64Array, styles: StyleExposures, industry: { index: Int32Array; names: string[] },
+  S: number, D: number): NeutralizedPanel {
+  const residual = new Float64Array(S * D).fill(NaN);
+  const warnings = new Map<string, number>();
+  let noExposure = 0;
+  for (let d = 0; d < D; d++) {
+    const rows: number[] = [];
+    for (let s = 0; s < S; s++) {
+      const k = s * D + d;
+      if (!Number.isFinite(y[k])) continue;
+      if (!styles.values.every((v) => Number.isFinite(v[k])) || !Number.isFinite(styles.cap[k])) { noExposure++; continue; }
+      rows.push(k);
+    }
+    if (rows.length < 3) { noExposure += rows.length; continue; }
+    const r = crossSectionalRegression({
+      y: rows.map((k) => y[k]), industry: rows.map((k) => industry.index[Math.floor(k / D)]), industries: industry.names.length,
+      styles: styles.values.map((v) => rows.map((k) => v[k])), cap: rows.map((k) => styles.cap[k]),
+    });
+    for (const w of r.warnings) warnings.set(w.replace(/\d+/g, "N"), (warnings.get(w.replace(/\d+/g, "N")) ?? 0) + 1);
+    rows.forEach((k, i) => (residual[k] = r.residual[i]));
+  }
+  return { residual, noExposure, warnings: [...warnings].map(([w, n]) => `${w} (${n} dates)`) };
 }

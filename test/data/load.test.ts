@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { DataError, type Panel, loadBars, syntheticMarket } from "../../src/data/index.js";
 import { FIXTURES, SHARED } from "../helpers.js";
 
@@ -165,4 +166,40 @@ test("Tushare and AKShare files of the same numbers in their own units load to t
   const d = a.panel.calendar.indexOf(m.panel.calendar[5]);
   const orig = m.panel.fields.volume![5];
   if (orig > 0) assert.ok(Math.abs(a.panel.fields.volume![s * a.panel.calendar.length + d] - orig) < 1e-6);
+});
+
+test("CSV, gzip CSV, TSV and Parquet of the same bars, sorted by stock or by date, load to one panel that equals a naive pivot", async () => {
+  const lines = gunzipSync(readFileSync(SP500)).toString("utf8").trim().split("\n");
+  const header = lines[0];
+  const body = lines.slice(1, 12001); // the first stocks (the file is sorted by stock)
+  const dir = mkdtempSync(join(tmpdir(), "alphanet-formats-"));
+  const byDate = [...body].sort((a, b) => (a.slice(0, 10) < b.slice(0, 10) ? -1 : a.slice(0, 10) > b.slice(0, 10) ? 1 : 0));
+  const files: Record<string, string> = {
+    csv: join(dir, "bars.csv"), gz: join(dir, "bars.csv.gz"), tsv: join(dir, "bars.tsv"),
+    byDate: join(dir, "by-date.csv"), parquet: join(dir, "bars.parquet"),
+  };
+  writeFileSync(files.csv, [header, ...body].join("\n") + "\n");
+  writeFileSync(files.gz, gzipSync([header, ...body].join("\n") + "\n"));
+  writeFileSync(files.tsv, [header, ...body].map((l) => l.replaceAll(",", "\t")).join("\n") + "\n");
+  writeFileSync(files.byDate, [header, ...byDate].join("\n") + "\n");
+  const db = await DuckDBInstance.create(":memory:");
+  const con = await db.connect();
+  await con.run(`COPY (SELECT * FROM read_csv('${files.csv}', header=true)) TO '${files.parquet}' (FORMAT parquet)`);
+  con.closeSync();
+  // The reference: close prices pivoted by a loop over the lines.
+  const cal = [...new Set(body.map((l) => l.split(",")[0]))].sort();
+  const codes = [...new Set(body.map((l) => l.split(",")[1]))].sort();
+  const close = new Float64Array(codes.length * cal.length).fill(NaN);
+  for (const l of body) {
+    const [d, c, , , , cl] = l.split(",");
+    close[codes.indexOf(c) * cal.length + cal.indexOf(d)] = Number(cl);
+  }
+  for (const [kind, path] of Object.entries(files)) {
+    const { panel, quality } = await loadBars(path);
+    assert.equal(quality.rowsIn, body.length, kind);
+    assert.deepEqual(panel.calendar, cal, kind);
+    assert.deepEqual(panel.stocks, codes, kind);
+    assert.deepEqual([...panel.fields.close!], [...close], kind);
+    if (kind === "byDate") assert.ok(!quality.notes.some((n) => n.includes("not sorted")), "sorted by date is sorted");
+  }
 });

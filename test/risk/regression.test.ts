@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, SYNTHETIC_QUICK, syntheticMarket } from "../../src/data/index.js";
-import { crossSectionalRegression, projectionMatrix, solveSymmetric, styleExposures, dailyReturns } from "../../src/risk/index.js";
+import { crossSectionalRegression, dailyReturns, neutralizePanel, projectionMatrix, solveSymmetric, styleExposures } from "../../src/risk/index.js";
 import { industryIndex } from "../../src/dataset/index.js";
 import { pearson } from "../../src/evaluate/index.js";
 
@@ -126,4 +126,49 @@ test("on the synthetic market the regression recovers the generator's market and
   assert.ok(pearson(estMarket, trueMarket) > 0.9, `market ${pearson(estMarket, trueMarket)}`);
   const ind = estInd.map((e, j) => pearson(e, trueInd[j]));
   assert.ok(ind.every((c) => c > 0.9), `industries ${ind.map((c) => c.toFixed(2))}`);
+});
+
+test("neutralizePanel: on every date the residual is orthogonal (weights sqrt cap) to each industry and style, and a pure style tilt vanishes", () => {
+  const m = syntheticMarket({ ...SYNTHETIC_QUICK, stocks: 120 });
+  const p = m.panel;
+  const S = p.stocks.length, D = p.calendar.length;
+  const styles = styleExposures(p);
+  const ind = industryIndex(p);
+  const rng = new Rng(3);
+  // A factor made of a style tilt plus noise: after neutralisation only the noise's residual remains.
+  const size = styles.values[styles.names.indexOf("size")];
+  const y = Float64Array.from({ length: S * D }, (_, k) => 0.5 * size[k] + 0.1 * rng.normal());
+  const { residual, noExposure } = neutralizePanel(y, styles, ind, S, D);
+  let dates = 0;
+  for (let d = 0; d < D; d++) {
+    const rows = Array.from({ length: S }, (_, s) => s * D + d).filter((k) => Number.isFinite(residual[k]));
+    if (rows.length < 30) continue;
+    dates++;
+    const w = rows.map((k) => Math.sqrt(styles.cap[k]));
+    const scale = Math.sqrt(rows.reduce((a, k, i) => a + w[i] * y[k] ** 2, 0));
+    for (const v of styles.values) {
+      const dot = rows.reduce((a, k, i) => a + w[i] * residual[k] * v[k], 0);
+      assert.ok(Math.abs(dot) < 1e-8 * scale * rows.length, `date ${d}: style inner product ${dot}`);
+    }
+    for (let j = 0; j < ind.names.length; j++) {
+      const dot = rows.reduce((a, k, i) => a + (ind.index[Math.floor(k / D)] === j ? w[i] * residual[k] : 0), 0);
+      assert.ok(Math.abs(dot) < 1e-8 * scale * rows.length, `date ${d}: industry ${j} inner product ${dot}`);
+    }
+    assert.ok(Math.abs(pearson(rows.map((k) => residual[k]), rows.map((k) => size[k]))) < 0.2, "the size tilt is gone");
+  }
+  assert.ok(dates > 100, `${dates} dates checked`);
+  // Values without exposures are counted, not silently kept (a naive count: per date, values
+  // with a missing exposure, plus every usable value of a date with fewer than 3).
+  let undefinedExposure = 0;
+  for (let d = 0; d < D; d++) {
+    let usable = 0;
+    for (let s = 0; s < S; s++) {
+      const k = s * D + d;
+      if (!Number.isFinite(y[k])) continue;
+      if (styles.values.every((v) => Number.isFinite(v[k])) && Number.isFinite(styles.cap[k])) usable++;
+      else undefinedExposure++;
+    }
+    if (usable < 3) undefinedExposure += usable;
+  }
+  assert.equal(noExposure, undefinedExposure);
 });
