@@ -203,3 +203,18 @@ test("CSV, gzip CSV, TSV and Parquet of the same bars, sorted by stock or by dat
     if (kind === "byDate") assert.ok(!quality.notes.some((n) => n.includes("not sorted")), "sorted by date is sorted");
   }
 });
+
+test("a value the typed reader cannot convert past the first row still stops with its line and column", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "alphanet-late-bad-"));
+  const rows = ["trade_date,ts_code,open,high,low,close,vol"];
+  for (let i = 1; i <= 3000; i++) rows.push(`2019${String(1 + (i % 12)).padStart(2, "0")}${String(1 + (i % 28)).padStart(2, "0")},S${i % 50},10,11,9,10.5,100`);
+  rows[2500] = "2019-13-45,S1,10,11,9,10.5,100"; // line 2501 of the file
+  const path = join(dir, "late.csv");
+  writeFileSync(path, rows.join("\n") + "\n");
+  await assert.rejects(loadBars(path, { preset: "tushare" }), (e: unknown) =>
+    e instanceof DataError && /line 2501/.test(e.message) && /trade_date/.test(e.message) && /2019-13-45/.test(e.message));
+  rows[2500] = "20190301,S1,10,11,9,ten,100";
+  writeFileSync(path, rows.join("\n") + "\n");
+  await assert.rejects(loadBars(path, { preset: "tushare" }), (e: unknown) =>
+    e instanceof DataError && /line 2501/.test(e.message) && /close/.test(e.message) && /"ten"/.test(e.message));
+});
