@@ -33,16 +33,20 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** Runs a Python peer of ../shared/bench with Debian's python3; returns the JSON of its last line. */
+function runPython(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Json {
+  if (!existsSync(script)) throw new Error(`no peer at ${script}`);
+  const r = spawnSync("/usr/bin/python3", [script, ...args], { env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr || r.error}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as Json;
+}
+
 /** Runs the PyTorch peer; `tuned` adds the environment of ENGINE-NOTES.md, else strips it. */
 export function runPeer(args: string[], tuned: boolean): Json {
-  if (!existsSync(REFERENCE)) throw new Error(`no PyTorch peer at ${REFERENCE}`);
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(TUNED_ENV)) delete env[k];
   if (tuned) Object.assign(env, TUNED_ENV);
-  const r = spawnSync("/usr/bin/python3", [REFERENCE, "--json", ...args], { env, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`torch_reference.py failed: ${r.stderr || r.error}`);
-  const line = r.stdout.trim().split("\n").pop()!;
-  return { ...JSON.parse(line), env: tuned ? "tuned" : "default" };
+  return { ...runPython(REFERENCE, ["--json", ...args], env), env: tuned ? "tuned" : "default" };
 }
 
 export async function benchTrain(o: { threads: number; batch: number; steps: number; features: number; seq: number; aux: number }): Promise<Json> {
@@ -246,9 +250,7 @@ export async function runBench(argv: string[]): Promise<number> {
     const ours = await benchLoad(file);
     console.log(JSON.stringify(ours));
     if (values.peer) {
-      const r = spawnSync("/usr/bin/python3", [resolve(ROOT, "../shared/bench/pandas_load_reference.py"), file, "--json"], { encoding: "utf8" });
-      if (r.status !== 0) throw new Error(`pandas_load_reference.py failed: ${r.stderr}`);
-      const peer = JSON.parse(r.stdout.trim().split("\n").pop()!) as Json;
+      const peer = runPython(resolve(ROOT, "../shared/bench/pandas_load_reference.py"), [file, "--json"]);
       console.log(JSON.stringify(peer));
       console.log(JSON.stringify({
         ratio_vs: "pandas",

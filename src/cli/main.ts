@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchTrain, runBench } from "./bench.js";
 import { type Config, DEMO_PRESETS, UsageError, merge, readConfigFile, validateConfig } from "./config.js";
 
 const HELP = `alphanet: mine stock-selection alphas with AlphaNetV4
@@ -83,6 +82,13 @@ function parseMap(v: string | undefined): Record<string, string> | undefined {
   return out;
 }
 
+/** Takes `flag VALUE` out of argv: the value and the remaining arguments, or a UsageError saying what is needed. */
+function takeOption(argv: string[], flag: string, need: string): [string, string[]] {
+  const i = argv.indexOf(flag);
+  if (i < 0 || !argv[i + 1]) throw new UsageError(need);
+  return [argv[i + 1], [...argv.slice(0, i), ...argv.slice(i + 2)]];
+}
+
 /** Configuration from the file (if any), the demo preset (if any) and the flags, validated. */
 function configFrom(argv: string[], base: Record<string, unknown> = {}): Config {
   let values: Record<string, string | boolean | undefined>;
@@ -128,17 +134,19 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
   return validateConfig(merged, values.config ? String(values.config) : "configuration");
 }
 
+type IcRow = { ic_mean: number; ic_std: number; ir: number; rank_ic_mean: number };
+
 async function run(argv: string[], base: Record<string, unknown> = {}): Promise<number> {
   const cfg = configFrom(argv, base);
   const { runPipeline } = await import("./pipeline.js");
   const r = await runPipeline(cfg);
-  const models = r.metrics.models as Record<string, { ic_mean: number; ic_std: number; ir: number; rank_ic_mean: number }>;
+  const rows = Object.entries(r.metrics.models as Record<string, IcRow>);
+  const oracle = r.metrics.oracle as IcRow | null;
+  if (oracle) rows.push(["oracle", oracle]);
   console.log("table 1-1 (IC test):");
   console.log("model      IC mean   IC std     IR   rank IC");
-  for (const [name, m] of Object.entries(models))
+  for (const [name, m] of rows)
     console.log(`${name.padEnd(10)} ${m.ic_mean.toFixed(4).padStart(7)} ${m.ic_std.toFixed(4).padStart(8)} ${m.ir.toFixed(3).padStart(6)} ${m.rank_ic_mean.toFixed(4).padStart(9)}`);
-  const o = r.metrics.oracle as { ic_mean: number; ic_std: number; ir: number; rank_ic_mean: number } | null;
-  if (o) console.log(`${"oracle".padEnd(10)} ${o.ic_mean.toFixed(4).padStart(7)} ${o.ic_std.toFixed(4).padStart(8)} ${o.ir.toFixed(3).padStart(6)} ${o.rank_ic_mean.toFixed(4).padStart(9)}`);
   console.log(`report: ${join(r.outDir, "report.html")}`);
   return 0;
 }
@@ -183,10 +191,8 @@ async function features(argv: string[]): Promise<number> {
 }
 
 async function evaluateCmd(argv: string[]): Promise<number> {
-  const i = argv.indexOf("--factor");
-  if (i < 0 || !argv[i + 1]) throw new UsageError("evaluate needs --factor FILE (a CSV with date,code,factor) and --data FILE");
-  const factorPath = argv[i + 1];
-  const cfg = configFrom([...argv.slice(0, i), ...argv.slice(i + 2)]);
+  const [factorPath, rest] = takeOption(argv, "--factor", "evaluate needs --factor FILE (a CSV with date,code,factor) and --data FILE");
+  const cfg = configFrom(rest);
   if (!existsSync(factorPath)) throw new UsageError(`--factor ${factorPath}: no such file`);
   const { loadData, costsOf } = await import("./pipeline.js");
   const { icTest, stratify } = await import("../evaluate/index.js");
@@ -218,10 +224,8 @@ async function evaluateCmd(argv: string[]): Promise<number> {
 }
 
 async function predictCmd(argv: string[]): Promise<number> {
-  const i = argv.indexOf("--model");
-  if (i < 0 || !argv[i + 1]) throw new UsageError("predict needs --model DIR (a saved model: weights.safetensors and manifest.json) and --data FILE");
-  const modelDir = argv[i + 1];
-  const cfg = configFrom([...argv.slice(0, i), ...argv.slice(i + 2)]);
+  const [modelDir, rest] = takeOption(argv, "--model", "predict needs --model DIR (a saved model: weights.safetensors and manifest.json) and --data FILE");
+  const cfg = configFrom(rest);
   const { scoreLatest } = await import("./predict.js");
   const rows = await scoreLatest(modelDir, cfg);
   mkdirSync(cfg.out, { recursive: true });
@@ -272,7 +276,7 @@ async function main(argv: string[]): Promise<number> {
       }
     case "bench":
       if (wantsHelp) return console.log(`alphanet bench train|features|load [--threads N] [--peer] [--stocks N --days N] [FILE]`), 0;
-      return runBench(rest);
+      return (await import("./bench.js")).runBench(rest);
     default:
       throw new UsageError(`unknown command "${cmd}"; run 'alphanet --help'`);
   }
@@ -290,4 +294,3 @@ try {
   }
 }
 
-export { benchTrain };

@@ -12,7 +12,7 @@ import { industryIndex, makeLabels, rollingWindows } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
 import { PanelCache, type RollingResult, runRolling } from "../train/index.js";
 import {
-  DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, enhanceIndex, icDecay, icTest, pearson, stratify,
+  DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, enhanceIndex, icDecay, icTest, stratify,
 } from "../evaluate/index.js";
 import { setNumThreads, torchVersion } from "../engine/index.js";
 import type { Config } from "./config.js";

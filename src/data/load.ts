@@ -45,7 +45,6 @@ export interface LoadOptions {
 
 const REQUIRED: SourceColumn[] = ["date", "code", "open", "high", "low", "close", "volume"];
 const TEXT_COLUMNS = new Set<SourceColumn>(["date", "code", "industry"]);
-const FLAG_COLUMNS = new Set<SourceColumn>(["is_st", "is_suspended", "is_trading", "limit_up", "limit_down", "universe"]);
 
 const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;

@@ -27,6 +27,11 @@ export interface AlphaNet extends nn.Module {
   forward(images: Tensor[]): Tensor;
 }
 
+/** V4's auxiliary image windows: the paper's d = 5 and d = 20, or none without the Transformer branch. */
+function auxWindowsOf(spec: ModelSpec): number[] {
+  return spec.v4?.auxImages === 0 ? [] : spec.v4?.auxWindows ?? [5, 20];
+}
+
 /** The images a model reads. */
 export function imageSpecs(spec: ModelSpec): ImageSpec[] {
   switch (spec.kind) {
@@ -37,8 +42,7 @@ export function imageSpecs(spec: ModelSpec): ImageSpec[] {
       return [{ d: 10, T: 3, step: 10 }, { d: 5, T: 6, step: 5 }];
     case "v4": {
       const T = spec.v4?.seqLen ?? 20;
-      const aux = spec.v4?.auxImages === 0 ? [] : spec.v4?.auxWindows ?? [5, 20];
-      return [{ d: 10, T, step: 1 }, ...aux.map((d) => ({ d, T, step: 1 }))];
+      return [{ d: 10, T, step: 1 }, ...auxWindowsOf(spec).map((d) => ({ d, T, step: 1 }))];
     }
   }
 }
@@ -49,9 +53,8 @@ export function createModel(spec: ModelSpec, features: number): AlphaNet {
     case "v2": return new AlphaNetV2(features);
     case "v3": return new AlphaNetV3(features);
     case "v4": {
-      const { auxWindows, useSpearman: _u, ...cfg } = spec.v4 ?? {};
-      const aux = spec.v4?.auxImages === 0 ? 0 : (auxWindows ?? [5, 20]).length;
-      return new AlphaNetV4({ ...cfg, features, auxImages: aux });
+      const { auxWindows: _a, useSpearman: _u, ...cfg } = spec.v4 ?? {};
+      return new AlphaNetV4({ ...cfg, features, auxImages: auxWindowsOf(spec).length });
     }
   }
 }

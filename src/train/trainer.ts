@@ -94,9 +94,9 @@ export function sampleWeights(y: ArrayLike<number>, a: number): Float64Array {
   return w;
 }
 
-/** Builds the model's input tensors for samples. */
 const gatherBuffers = new WeakMap<FeaturePanel, Float32Array<ArrayBuffer>>();
 
+/** Builds the model's input tensors for samples. */
 export function imagesFor(data: Pick<TrainData, "specs" | "panels">, samples: Sample[]): Tensor[] {
   return data.specs.map((sp) => {
     const p = data.panels.get(sp.d)!;
