@@ -6,6 +6,13 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
+/**
+ * The paper's schedule (the same as dataset's PAPER_SCHEDULE, which a test checks): written out here
+ * because loading the dataset stage would load libtorch before the command line is even parsed.
+ */
+export const DEFAULT_SCHEDULE = { trainStart: "2016-01-01", testStart: "2019-01-01", testEnd: "2021-06-01", retrainMonths: 6 };
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
 const costs = z.union([z.enum(["paper", "realistic"]), z.object({ commission: z.number().min(0), stampDuty: z.number().min(0) }).strict()]);
 
 export const ConfigSchema = z.object({
@@ -27,12 +34,12 @@ export const ConfigSchema = z.object({
   /** Also train the chapter-4 ablations of V4. */
   ablations: z.boolean().default(false),
   schedule: z.object({
-    trainStart: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"),
-    testStart: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"),
-    testEnd: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"),
+    trainStart: isoDate,
+    testStart: isoDate,
+    testEnd: isoDate,
     retrainMonths: z.number().int().min(1).max(60).default(6),
     validDays: z.number().int().min(10).optional(),
-  }).strict().default({ trainStart: "2016-01-01", testStart: "2019-01-01", testEnd: "2021-06-01" }),
+  }).strict().default(DEFAULT_SCHEDULE),
   horizon: z.number().int().min(1).max(60).default(10),
   sampleStep: z.number().int().min(1).max(60).default(5),
   minListingDays: z.number().int().min(0).default(60),

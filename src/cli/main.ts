@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type Config, DEMO_PRESETS, UsageError, merge, readConfigFile, validateConfig } from "./config.js";
+import { type Config, DEFAULT_SCHEDULE, DEMO_PRESETS, UsageError, merge, readConfigFile, validateConfig } from "./config.js";
 
 const HELP = `alphanet: mine stock-selection alphas with AlphaNetV4
 
@@ -130,7 +130,7 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
   // A schedule given in part on the command line completes the default one.
   const merged = merge(cfg, clean(flags) as Record<string, unknown>);
   if (merged.schedule && typeof merged.schedule === "object")
-    merged.schedule = { trainStart: "2016-01-01", testStart: "2019-01-01", testEnd: "2021-06-01", ...(merged.schedule as object) };
+    merged.schedule = { ...DEFAULT_SCHEDULE, ...(merged.schedule as object) };
   return validateConfig(merged, values.config ? String(values.config) : "configuration");
 }
 

@@ -7,12 +7,12 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { join, resolve } from "node:path";
 import { type Panel, type QualityReport, forwardIC, loadBars, loadQlib, syntheticMarket } from "../data/index.js";
 import { buildFeatureStore } from "../features/index.js";
-import { type StyleExposures, neutralizePanel, styleExposures } from "../risk/index.js";
-import { industryIndex, makeLabels, rollingWindows } from "../dataset/index.js";
+import { neutralizePanel, styleExposures } from "../risk/index.js";
+import { industryIndex, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
 import { PanelCache, type RollingResult, runRolling } from "../train/index.js";
 import {
-  DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, enhanceIndex, icDecay, icTest, stratify,
+  DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, enhanceIndex, icDecay, icTest, stratify, styleExposure,
 } from "../evaluate/index.js";
 import { setNumThreads, torchVersion } from "../engine/index.js";
 import type { Config } from "./config.js";
@@ -23,6 +23,8 @@ import { type ReportModel, chartPngs, renderReport } from "../report/index.js";
 /** A model's evaluation: what the report renders, with the rolling training behind it. */
 export interface ModelEvaluation extends Omit<ReportModel, "rolling"> {
   rolling?: RollingResult;
+  /** The factor neutralised on every date (written as factor_neutral_<model>.csv). */
+  neutralFactor?: Float64Array;
 }
 
 export interface RunResult {
@@ -59,41 +61,6 @@ export async function loadData(cfg: Config, log: (s: string) => void = () => {})
   return loadBars(d.path, {
     preset: d.preset, map: d.map, market: d.market, priceBasis: d.priceBasis, instruments: d.instruments, universeColumn: d.universeColumn,
   });
-}
-
-/**
- * A factor's exposure to each style: the mean over its dates of the absolute cross-sectional
- * correlation, weighted by sqrt(cap) (the neutralising regression's weights, so that a factor
- * neutral in that regression reads 0).
- */
-function styleExposure(factor: Float64Array, styles: StyleExposures, S: number, D: number, every: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  styles.names.forEach((name, j) => {
-    const v = styles.values[j];
-    const cs: number[] = [];
-    for (let d = 0; d < D; d += every) {
-      let sw = 0, mx = 0, my = 0, n = 0;
-      for (let s = 0; s < S; s++) {
-        const k = s * D + d;
-        if (!(Number.isFinite(factor[k]) && Number.isFinite(v[k]) && styles.cap[k] > 0)) continue;
-        const w = Math.sqrt(styles.cap[k]);
-        sw += w; mx += w * factor[k]; my += w * v[k]; n++;
-      }
-      if (n <= 10) continue;
-      mx /= sw; my /= sw;
-      let sxy = 0, sxx = 0, syy = 0;
-      for (let s = 0; s < S; s++) {
-        const k = s * D + d;
-        if (!(Number.isFinite(factor[k]) && Number.isFinite(v[k]) && styles.cap[k] > 0)) continue;
-        const w = Math.sqrt(styles.cap[k]);
-        sxy += w * (factor[k] - mx) * (v[k] - my); sxx += w * (factor[k] - mx) ** 2; syy += w * (v[k] - my) ** 2;
-      }
-      const c = sxy / Math.sqrt(sxx * syy);
-      if (Number.isFinite(c)) cs.push(Math.abs(c));
-    }
-    out[name] = cs.length ? cs.reduce((x, y) => x + y, 0) / cs.length : NaN;
-  });
-  return out;
 }
 
 function csv(rows: (string | number)[][]): string {
@@ -146,7 +113,6 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   const costs = costsOf(cfg.evaluate.costs);
   const sizeIdx = styles.names.indexOf("size");
   const industries = industryIndex(panel);
-  const neutralFactors = new Map<string, Float64Array>();
   for (const [name, spec] of specs) {
     const tb = bar(`train ${name}`);
     const rolling = runRolling(name, spec, { panel, store, styles, labels }, windows, cache, {
@@ -162,7 +128,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
     const neutral = neutralizePanel(rolling.factor, styles, industries, S, D).residual;
     const nic = icTest(neutral, labels.raw, panel.calendar, S, cfg.evaluate.every).summary;
     ev.neutral = { ic: nic.ic.mean, rankIc: nic.rankIc.mean, styleExposure: styleExposure(neutral, styles, S, D, cfg.evaluate.every) };
-    neutralFactors.set(name, neutral);
+    ev.neutralFactor = neutral;
     evaluations.push(ev);
     log(`${name}: IC ${ev.ic.summary.ic.mean.toFixed(4)}, rank IC ${ev.ic.summary.rankIc.mean.toFixed(4)}, IR ${ev.ic.summary.ic.ir.toFixed(3)}, trained in ${rolling.trainSeconds.toFixed(0)} s`);
   }
@@ -211,8 +177,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
       kept_names_last_window: evaluations.find((e) => e.rolling?.windows.at(-1)?.selection)?.rolling?.windows.at(-1)?.selection?.names ?? [],
     },
     risk: { styles: styles.names, notes: styles.notes },
-    schedule: windows.map((w) => ({ name: w.name, train: [panel.calendar[w.train.from], panel.calendar[w.train.to - 1]],
-      valid: [panel.calendar[w.valid.from], panel.calendar[w.valid.to - 1]], test: [panel.calendar[w.test.from], panel.calendar[w.test.to - 1]] })),
+    schedule: windows.map((w) => ({ name: w.name, ...windowDates(panel.calendar, w) })),
     conventions: {
       ic: "Pearson (IC) and Spearman (rank IC) across stocks on rebalance dates every N trading days, against the forward return vwap t+1 to t+1+h; IR = mean / std (not annualised)",
       trading: "signals at the close of t trade at the vwap of t+1; buys pay commission, sells commission + stamp duty; suspended or limit-up stocks are not bought, suspended or limit-down stocks not sold",
@@ -236,7 +201,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   };
   for (const e of evaluations) {
     writeFactor(`factor_${e.name}.csv`, e.rolling!.factor);
-    writeFactor(`factor_neutral_${e.name}.csv`, neutralFactors.get(e.name)!);
+    writeFactor(`factor_neutral_${e.name}.csv`, e.neutralFactor!);
   }
   const all = oracleEval ? [...evaluations, oracleEval] : evaluations;
   write("table_1_1_ic.csv", csv([["model", "ic_mean", "ic_std", "ir", "rank_ic_mean", "rank_ic_std", "rank_ir", "ic_t", "ic_positive"],

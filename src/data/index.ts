@@ -6,3 +6,4 @@ export { PRESETS, normalizeAshareCode, type Preset } from "./presets.js";
 export { loadQlib, writeQlib } from "./qlib.js";
 export { syntheticMarket, forwardIC, SYNTHETIC_DEFAULT, SYNTHETIC_QUICK, type SyntheticMarket, type SyntheticOptions } from "./synthetic.js";
 export { Rng } from "./random.js";
+export { pearson, rankdata } from "./stats.js";

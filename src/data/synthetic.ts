@@ -17,6 +17,7 @@
 import { type FieldName, type Panel, emptyField, priceLimit } from "./panel.js";
 import { type QualityReport, newQualityReport } from "./quality.js";
 import { Rng } from "./random.js";
+import { pearson } from "./stats.js";
 
 export interface SyntheticOptions {
   seed: number;
@@ -95,32 +96,17 @@ function standardize(x: Float64Array): void {
   for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i])) x[i] = Math.max(-3, Math.min(3, (x[i] - m) / sd));
 }
 
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let n = 0, sa = 0, sb = 0;
-  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && Number.isFinite(b[i])) { n++; sa += a[i]; sb += b[i]; }
-  if (n < 5) return NaN;
-  const ma = sa / n, mb = sb / n;
-  let cab = 0, caa = 0, cbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (!(Number.isFinite(a[i]) && Number.isFinite(b[i]))) continue;
-    cab += (a[i] - ma) * (b[i] - mb);
-    caa += (a[i] - ma) ** 2;
-    cbb += (b[i] - mb) ** 2;
-  }
-  return caa > 0 && cbb > 0 ? cab / Math.sqrt(caa * cbb) : NaN;
-}
-
 /** Mean cross-sectional IC of a [S x D] signal against the forward vwap return over `h` days. */
 export function forwardIC(signal: Float64Array, vwap: Float64Array, S: number, D: number, h: number, step = 5): number {
   const ics: number[] = [];
-  const sig = new Float64Array(S);
-  const fwd = new Float64Array(S);
   for (let d = 0; d + 1 + h < D; d += step) {
+    const sig: number[] = [], fwd: number[] = [];
     for (let s = 0; s < S; s++) {
-      sig[s] = signal[s * D + d];
-      fwd[s] = vwap[s * D + d + 1 + h] / vwap[s * D + d + 1] - 1;
+      const x = signal[s * D + d];
+      const r = vwap[s * D + d + 1 + h] / vwap[s * D + d + 1] - 1;
+      if (Number.isFinite(x) && Number.isFinite(r)) { sig.push(x); fwd.push(r); }
     }
-    const ic = pearson(sig, fwd);
+    const ic = sig.length >= 5 ? pearson(sig, fwd) : NaN;
     if (Number.isFinite(ic)) ics.push(ic);
   }
   return ics.reduce((a, b) => a + b, 0) / Math.max(1, ics.length);

@@ -26,12 +26,13 @@ export function industryIndex(p: Panel): { index: Int32Array; names: string[] } 
 export function forwardReturns(p: Panel, horizon: number): { fwd: Float64Array; missing: Record<string, number> } {
   const S = p.stocks.length, D = p.calendar.length;
   const vwap = field(p, "vwap");
+  const close = field(p, "close");
   const susp = p.fields.is_suspended;
   const fwd = new Float64Array(S * D).fill(NaN);
   const missing: Record<string, number> = { past_the_data: 0, not_tradable_at_entry: 0, not_tradable_at_exit: 0 };
   for (let s = 0; s < S; s++) for (let d = 0; d < D; d++) {
     const k = s * D + d;
-    if (!Number.isFinite(field(p, "close")[k])) continue;
+    if (!Number.isFinite(close[k])) continue;
     if (d + 1 + horizon >= D) { missing.past_the_data++; continue; }
     const a = k + 1, b = k + 1 + horizon;
     if (!Number.isFinite(vwap[a]) || (susp && susp[a] === 1)) { missing.not_tradable_at_entry++; continue; }

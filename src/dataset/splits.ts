@@ -53,7 +53,7 @@ const firstAtOrAfter = (cal: string[], date: string): number => {
 export function rollingWindows(calendar: string[], o: ScheduleOptions): RollingWindow[] {
   const gap = o.horizon + 1;
   const start = firstAtOrAfter(calendar, o.trainStart);
-  const end = firstAtOrAfter(calendar, addMonths(o.testEnd, 0) + "~"); // dates <= testEnd
+  const end = firstAtOrAfter(calendar, o.testEnd + "~"); // dates <= testEnd
   if (o.testStart >= o.testEnd) throw new RangeError(`the test start ${o.testStart} is not before the test end ${o.testEnd}`);
   const last = calendar[calendar.length - 1];
   if (!calendar.length || o.testStart > last || o.testEnd < calendar[0] || o.testStart < calendar[0])
@@ -62,8 +62,8 @@ export function rollingWindows(calendar: string[], o: ScheduleOptions): RollingW
   if (Date.parse(o.testEnd) - Date.parse(last) > 7 * 86400000)
     throw new RangeError(`the test end ${o.testEnd} is after the data's last date ${last}: set --test-end to ${last} or earlier`);
   const windows: RollingWindow[] = [];
-  for (let a = o.testStart; a < o.testEnd; a = addMonths(a, o.retrainMonths)) {
-    const b = addMonths(a, o.retrainMonths) < o.testEnd ? addMonths(a, o.retrainMonths) : o.testEnd;
+  for (let a = o.testStart, next = addMonths(a, o.retrainMonths); a < o.testEnd; a = next, next = addMonths(a, o.retrainMonths)) {
+    const b = next < o.testEnd ? next : o.testEnd;
     const testFrom = firstAtOrAfter(calendar, a);
     const testTo = Math.min(end, firstAtOrAfter(calendar, b));
     if (testTo <= testFrom) continue;
@@ -80,6 +80,12 @@ export function rollingWindows(calendar: string[], o: ScheduleOptions): RollingW
   }
   if (!windows.length) throw new RangeError(`no test dates between ${o.testStart} and ${o.testEnd}`);
   return windows;
+}
+
+/** Each segment of a window as its first and last date (YYYY-MM-DD), for manifests and metrics. */
+export function windowDates(calendar: string[], w: RollingWindow): Record<"train" | "valid" | "test", [string, string]> {
+  const span = (r: Range): [string, string] => [calendar[r.from], calendar[r.to - 1]];
+  return { train: span(w.train), valid: span(w.valid), test: span(w.test) };
 }
 
 /** The date index of the last day a label of a sample at date t uses. */

@@ -145,9 +145,9 @@ export function simulate(p: Panel, targets: Map<number, Map<number, number>>, co
 }
 
 /** (NAV_end / NAV_start)^(252 / n) - 1 over n daily steps. */
-export function annualize(nav: number[], start = 1): number {
+export function annualize(nav: number[]): number {
   if (nav.length < 2) return NaN;
-  return Math.pow(nav[nav.length - 1] / (start === 1 ? nav[0] : start), 252 / (nav.length - 1)) - 1;
+  return Math.pow(nav[nav.length - 1] / nav[0], 252 / (nav.length - 1)) - 1;
 }
 
 export function maxDrawdown(nav: number[]): number {

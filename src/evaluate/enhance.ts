@@ -18,8 +18,8 @@ const highsLoader: Loader = ((highsModule as unknown as { default: Loader | { de
   ?? ((highsModule as unknown as { default: Loader }).default);
 import type { Panel } from "../data/index.js";
 import { industryIndex } from "../dataset/index.js";
-import { type Costs, annualVol, maxDrawdown, simulate } from "./backtest.js";
-import { rebalanceDates } from "./ic.js";
+import { type Costs, annualVol, annualize, maxDrawdown, simulate } from "./backtest.js";
+import { indicesByYear, rebalanceDates } from "./ic.js";
 
 export interface EnhanceOptions {
   index: string;
@@ -211,12 +211,11 @@ export async function enhanceIndex(p: Panel, factor: Float64Array, size: Float64
   const sim = simulate(p, targets, o.costs, 1, end);
   const from = dates[0] + 1;
   const bench = benchmarkNav(p, bw, from - 1, end).slice(1);
-  const years = [...new Set(sim.dates.map((d) => d.slice(0, 4)))];
-  const byYear = years.map((y) => {
-    const idx = sim.dates.map((d, i) => (d.startsWith(y) ? i : -1)).filter((i) => i >= 0);
+  const byYear = indicesByYear(sim.dates).map(([y, idx]) => {
+    // Each year's excess starts from the last close of the year before.
     const a = idx[0] > 0 ? idx[0] - 1 : idx[0];
     const rel = [a, ...idx.filter((i) => i !== a)].map((i) => sim.nav[i] / bench[i]);
-    const excess = Math.pow(rel[rel.length - 1] / rel[0], 252 / Math.max(1, rel.length - 1)) - 1;
+    const excess = rel.length > 1 ? annualize(rel) : 0;
     const vol = annualVol(rel);
     const turns = sim.turnover.filter((x) => x.date.startsWith(y)).map((x) => x.value);
     return {

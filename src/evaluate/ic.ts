@@ -5,7 +5,9 @@
  * factor at t and the forward return over the label horizon (vwap t + 1 to t + 1 + h).
  * IR = mean / std of the per-date ICs (Qlib's ICIR; not annualised); t = mean / std x sqrt(n).
  */
-import { rankdata } from "../features/index.js";
+import { pearson, rankdata } from "../data/index.js";
+
+export { pearson };
 
 export interface IcSummary {
   mean: number;
@@ -24,17 +26,6 @@ export interface IcTest {
   byYear: { year: string; ic: number; rankIc: number; n: number }[];
 }
 
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  if (n < 3) return NaN;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-  ma /= n; mb /= n;
-  let c = 0, va = 0, vb = 0;
-  for (let i = 0; i < n; i++) { c += (a[i] - ma) * (b[i] - mb); va += (a[i] - ma) ** 2; vb += (b[i] - mb) ** 2; }
-  return va > 0 && vb > 0 ? c / Math.sqrt(va * vb) : NaN;
-}
-
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return pearson(rankdata(a), rankdata(b));
 }
@@ -46,6 +37,16 @@ export function summarize(xs: number[]): IcSummary {
   const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
   return { mean, std, ir: std > 0 ? mean / std : NaN, t: std > 0 ? (mean / std) * Math.sqrt(n) : NaN,
     positive: n ? v.filter((x) => x > 0).length / n : NaN, n };
+}
+
+/** The positions of `dates` (YYYY-MM-DD) in each calendar year, years in order of appearance. */
+export function indicesByYear(dates: string[]): [string, number[]][] {
+  const years = new Map<string, number[]>();
+  dates.forEach((d, i) => {
+    const y = d.slice(0, 4);
+    (years.get(y) ?? years.set(y, []).get(y)!).push(i);
+  });
+  return [...years];
 }
 
 /** The cross-section of date d where both the factor and the return are finite. */
@@ -82,11 +83,8 @@ export function icTest(factor: Float64Array, forward: Float64Array, calendar: st
     ic.push(pearson(a, b));
     rankIc.push(spearman(a, b));
   }
-  const years = [...new Set(dates.map((d) => d.slice(0, 4)))];
-  const byYear = years.map((y) => {
-    const idx = dates.map((d, i) => (d.startsWith(y) ? i : -1)).filter((i) => i >= 0);
-    return { year: y, ic: summarize(idx.map((i) => ic[i])).mean, rankIc: summarize(idx.map((i) => rankIc[i])).mean, n: idx.length };
-  });
+  const byYear = indicesByYear(dates).map(([year, idx]) =>
+    ({ year, ic: summarize(idx.map((i) => ic[i])).mean, rankIc: summarize(idx.map((i) => rankIc[i])).mean, n: idx.length }));
   return { dates, ic, rankIc, summary: { ic: summarize(ic), rankIc: summarize(rankIc) }, byYear };
 }
 

@@ -5,5 +5,5 @@ export {
   DEFAULT_FEATURE_SETTINGS, buildFeatureStore, featureKey, openFeatureStore, readFeaturePanel, type FeaturePanel,
   type FeatureSettings, type FeatureStore, type FeatureStoreMeta,
 } from "./store.js";
-export { rankdata, spearmanSelect, type SpearmanSelection } from "./spearman.js";
+export { spearmanSelect, type SpearmanSelection } from "./spearman.js";
 export { gatherImages, imageValid, type Sample } from "./images.js";

@@ -4,7 +4,7 @@
  * order and keep a feature only if its |Spearman correlation| with every feature kept so far is at
  * most the threshold (0.8). The kept list selects the same columns in every window.
  */
-import { Rng } from "../data/index.js";
+import { Rng, rankdata } from "../data/index.js";
 import type { FeaturePanel } from "./store.js";
 
 export interface SpearmanSelection {
@@ -16,21 +16,6 @@ export interface SpearmanSelection {
   /** Samples (stock, date) the correlations were computed on. */
   samples: number;
   dates: string[];
-}
-
-/** Ranks with ties averaged (1-based), as scipy's rankdata. */
-export function rankdata(x: ArrayLike<number>): Float64Array {
-  const n = x.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b]);
-  const r = new Float64Array(n);
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && x[idx[j + 1]] === x[idx[i]]) j++;
-    const avg = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) r[idx[k]] = avg;
-    i = j + 1;
-  }
-  return r;
 }
 
 /**

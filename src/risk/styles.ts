@@ -56,16 +56,18 @@ export function capitalisation(p: Panel): { cap: Float64Array; note?: string } {
   // Proxy: trailing 60-day mean traded value. Size and traded value rank stocks alike (their
   // cross-sectional correlation is high in every market), and it uses no future data.
   const S = p.stocks.length, D = p.calendar.length;
-  const amount = p.fields.amount ?? field(p, "close").map((c, k) => c * field(p, "volume")[k]);
+  const close = field(p, "close");
+  const volume = p.fields.amount ? null : field(p, "volume");
+  const amount = p.fields.amount ?? close.map((c, k) => c * volume![k]);
   const cap = new Float64Array(S * D).fill(NaN);
   for (let s = 0; s < S; s++) {
-    let sum = 0, n = 0;
+    let sum = 0;
     const q: number[] = [];
     for (let d = 0; d < D; d++) {
       const a = amount[s * D + d];
-      if (Number.isFinite(a) && a > 0) { q.push(a); sum += a; n++; }
-      if (q.length > 60) { sum -= q.shift()!; n--; }
-      if (n > 0 && Number.isFinite(field(p, "close")[s * D + d])) cap[s * D + d] = (sum / n) * 250;
+      if (Number.isFinite(a) && a > 0) { q.push(a); sum += a; }
+      if (q.length > 60) sum -= q.shift()!;
+      if (q.length > 0 && Number.isFinite(close[s * D + d])) cap[s * D + d] = (sum / q.length) * 250;
     }
   }
   return { cap, note: "no market cap in the data: size is proxied by 250 x the trailing 60-day mean traded value" };

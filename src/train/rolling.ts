@@ -11,7 +11,7 @@ import {
 } from "../features/index.js";
 import { type ModelSpec, createModel, imageSpecs } from "../models/index.js";
 import { type StyleExposures, projectionMatrix } from "../risk/index.js";
-import { type Labels, type RollingWindow, type SampleSet, buildSamples, industryIndex } from "../dataset/index.js";
+import { type Labels, type RollingWindow, type SampleSet, buildSamples, industryIndex, windowDates } from "../dataset/index.js";
 import { type EpochLog, type TrainOptions, predict, trainModel } from "./trainer.js";
 import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
 
@@ -88,6 +88,7 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
     projectionMatrix(samples.map((s) => indOf[s.stock]), indNames.length,
       data.styles.values.map((v) => samples.map((s) => { const x = v[s.stock * D + date]; return Number.isFinite(x) ? x : 0; })),
       samples.map((s) => data.styles.cap[s.stock * D + date]));
+  const featureNames = data.store.meta.names["10"];
   const results: WindowResult[] = [];
   let trainSeconds = 0;
   let lastSelection: number[] = [];
@@ -113,22 +114,22 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
     trainSeconds += r.seconds;
     const pred = predict(model, { specs, panels }, test.samples);
     test.samples.forEach((s, j) => (factor[s.stock * D + s.date] = pred[j]));
-    const names = (cols ?? Array.from({ length: K }, (_, f) => f)).map((f) => data.store.meta.names["10"][f]);
+    const columns = cols ?? Array.from({ length: K }, (_, f) => f);
+    const names = columns.map((f) => featureNames[f]);
     if (o.outDir) {
       saveModel(join(o.outDir, "models", name, String(i)), model.stateDict(), {
         format: "alphanet-model", version: 1, model: name, spec, features: K, featureColumns: cols ?? null, featureNames: names,
-        images: specs, window: { name: w.name, train: [panel.calendar[w.train.from], panel.calendar[w.train.to - 1]],
-          valid: [panel.calendar[w.valid.from], panel.calendar[w.valid.to - 1]], test: [panel.calendar[w.test.from], panel.calendar[w.test.to - 1]] },
+        images: specs, window: { name: w.name, ...windowDates(panel.calendar, w) },
         featureSettings: data.store.meta.settings, dataKey: data.store.meta.key, bestEpoch: r.bestEpoch, log: r.log,
       });
     }
-    lastSelection = cols ?? Array.from({ length: K }, (_, f) => f);
+    lastSelection = columns;
     const layers = firstLayers(spec.kind, specs.slice(1).map((sp) => sp.d));
     if (layers.length) significance = parameterSignificance(model, lastSelection, layers);
     results.push({
       window: w.name,
       selection: sel ? { kept: sel.kept.length, names, dropped: sel.dropped.map((x) => ({
-        name: data.store.meta.names["10"][x.feature], by: data.store.meta.names["10"][x.by], rho: x.rho })) } : null,
+        name: featureNames[x.feature], by: featureNames[x.by], rho: x.rho })) } : null,
       samples: { train: train.samples.length, valid: valid.samples.length, test: test.samples.length, excluded: train.excluded },
       log: r.log, bestEpoch: r.bestEpoch, seconds: r.seconds,
     });

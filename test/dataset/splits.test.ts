@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, SYNTHETIC_QUICK, syntheticMarket } from "../../src/data/index.js";
 import { PAPER_SCHEDULE, forwardReturns, labelEnd, labelStart, rollingWindows } from "../../src/dataset/index.js";
+import { DEFAULT_SCHEDULE } from "../../src/cli/config.js";
 
 function weekdays(from: string, to: string): string[] {
   const out: string[] = [];
@@ -69,4 +70,8 @@ test("labels: vwap t+1 to t+1+h; none past the data; none entered on a suspended
     assert.equal(p.fields.is_suspended![k + 1], 0);
   }
   assert.ok(missing.past_the_data > 0 && missing.not_tradable_at_entry > 0);
+});
+
+test("the command line's default schedule is the paper's", () => {
+  assert.deepEqual(DEFAULT_SCHEDULE, PAPER_SCHEDULE);
 });
