@@ -1,6 +1,8 @@
 /** Shared test helpers: tolerances, fixtures, and a finite-difference gradient check. */
 import assert from "node:assert/strict";
-import { dirname, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Tensor, noGrad } from "../src/engine/index.js";
 
@@ -71,4 +73,27 @@ export function gradcheck(f: () => Tensor, wrt: Tensor[], { eps = 1e-6, tol = 1e
 /** The elements of a tensor as numbers, or bigints for int64. */
 export function vals(t: Tensor): Array<number | bigint> {
   return Array.from(t.toArray() as ArrayLike<number | bigint>);
+}
+
+/** The `alphanet` command as a user runs it (dist/src/cli/main.js): exit code, stdout, stderr. */
+export function alphanet(args: string[], timeout = 600_000): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, "dist/src/cli/main.js"), ...args], { encoding: "utf8", timeout, cwd: ROOT });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/**
+ * A configuration file for a small run on the synthetic market (2018-2019, one test window from
+ * 2019-07-01, windows 5/10/20, samples every 10 days), written to DIR/config.yaml; returns its path.
+ */
+export function smallRunConfig(dir: string, o: { stocks: number; indexSize: number; seed: number; models: string[]; maxEpochs: number }): string {
+  const path = join(dir, "config.yaml");
+  writeFileSync(path, `data:
+  synthetic: { stocks: ${o.stocks}, start: "2018-01-01", end: "2019-12-31", indexSize: ${o.indexSize}, seed: ${o.seed} }
+schedule: { trainStart: "2018-01-01", testStart: "2019-07-01", testEnd: "2019-12-31", retrainMonths: 6 }
+models: [${o.models.join(", ")}]
+sampleStep: 10
+features: { windows: [5, 10, 20] }
+train: { maxEpochs: ${o.maxEpochs}, patience: ${o.maxEpochs} }
+`);
+  return path;
 }

@@ -49,14 +49,17 @@ const TEXT_COLUMNS = new Set<SourceColumn>(["date", "code", "industry"]);
 const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
+const isParquet = (lowerPath: string): boolean => lowerPath.endsWith(".parquet") || lowerPath.endsWith(".pq");
+
 /** The delimiter is fixed by the extension: sniffing it fails on files with a short last line. */
+const delimiterOf = (lowerPath: string): string => (/\.tsv(\.gz)?$/.test(lowerPath) ? "\t" : ",");
 function csvDialect(lowerPath: string): string {
-  return /\.tsv(\.gz)?$/.test(lowerPath) ? "delim='\\t', quote='\"'" : "delim=',', quote='\"'";
+  return `delim=${delimiterOf(lowerPath) === "\t" ? "'\\t'" : "','"}, quote='"'`;
 }
 
 function sourceExpr(path: string): string {
   const lower = path.toLowerCase();
-  if (lower.endsWith(".parquet") || lower.endsWith(".pq")) return `read_parquet(${q(path)})`;
+  if (isParquet(lower)) return `read_parquet(${q(path)})`;
   // Everything as text: our own parsing reports the line and column of a bad value.
   return `read_csv(${q(path)}, all_varchar=true, header=true, null_padding=true, ${csvDialect(lower)})`;
 }
@@ -69,7 +72,7 @@ async function rows(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
 /** The header and first data row of a plain or gzip CSV/TSV, read from its first 64 KiB; null if unclear. */
 function csvHead(path: string): { names: string[]; first: string[] } | null {
   const lower = path.toLowerCase();
-  if (lower.endsWith(".parquet") || lower.endsWith(".pq") || /\.(zst|bz2|xz|zip)$/.test(lower)) return null;
+  if (isParquet(lower) || /\.(zst|bz2|xz|zip)$/.test(lower)) return null;
   const fd = openSync(path, "r");
   let raw: Buffer;
   try {
@@ -86,7 +89,7 @@ function csvHead(path: string): { names: string[]; first: string[] } | null {
   }
   const lines = text.replace(/^\uFEFF/, "").split("\n");
   if (lines.length < 3) return null; // a header and one whole row (the last piece may be cut off)
-  const delim = /\.tsv(\.gz)?$/.test(lower) ? "\t" : ",";
+  const delim = delimiterOf(lower);
   const split = (line: string): string[] | null => {
     const out: string[] = [];
     let cur = "";
@@ -129,8 +132,7 @@ interface RowColumns {
  */
 async function readRows(con: DuckDBConnection, sql: string, nNum: number): Promise<RowColumns> {
   const res = await con.stream(sql);
-  // Chunk by chunk, then one exact-size array per column: growing arrays by doubling left up to
-  // twice the rows' memory waiting for the garbage collector.
+  // Chunk by chunk, then one exact-size array per column.
   const parts: { day: Float64Array; code: Int32Array; num: Float64Array[] }[] = [];
   const codeId = new Map<string, number>();
   const codes: string[] = [];
@@ -156,9 +158,10 @@ async function readRows(con: DuckDBConnection, sql: string, nNum: number): Promi
     const dv = (cv as unknown as { dataView?: unknown }).dataView;
     const raw = dv instanceof DataView && dv.byteLength >= m * 16 && dv.byteOffset % 4 === 0
       ? new Int32Array(dv.buffer, dv.byteOffset, m * 4) : null;
+    const sameShortAsPrevious = (i: number): boolean => raw !== null && raw[4 * i] <= 12 && raw[4 * i] === raw[4 * i - 4] &&
+      raw[4 * i + 1] === raw[4 * i - 3] && raw[4 * i + 2] === raw[4 * i - 2] && raw[4 * i + 3] === raw[4 * i - 1];
     for (let i = 0; i < m; i++) {
-      if (raw && i > 0 && code[i - 1] >= 0 && raw[4 * i] <= 12 && raw[4 * i] === raw[4 * i - 4] &&
-        raw[4 * i + 1] === raw[4 * i - 3] && raw[4 * i + 2] === raw[4 * i - 2] && raw[4 * i + 3] === raw[4 * i - 1]) {
+      if (i > 0 && code[i - 1] >= 0 && sameShortAsPrevious(i)) {
         const id = (code[i] = code[i - 1]);
         if (industry[id] === null) industry[id] = iv.getItem(i) as string | null;
         continue;
@@ -181,20 +184,17 @@ async function readRows(con: DuckDBConnection, sql: string, nNum: number): Promi
       num: Array.from({ length: nNum }, (_, k) => doubles(chunk.getColumnVector(3 + k), m)) });
     n += m;
   }
-  const join = <A extends Float64Array | Int32Array>(out: A, take: (p: (typeof parts)[number]) => A, drop: (p: (typeof parts)[number]) => void): A => {
+  const concat = <A extends Float64Array | Int32Array>(out: A, pieces: A[]): A => {
     let at = 0;
-    for (const p of parts) {
-      const a = take(p);
+    for (const a of pieces) {
       out.set(a, at);
       at += a.length;
-      drop(p);
     }
     return out;
   };
-  const empty = new Float64Array(0);
-  const day = join(new Float64Array(n), (p) => p.day, (p) => (p.day = empty));
-  const code = join(new Int32Array(n), (p) => p.code, (p) => (p.code = new Int32Array(0)));
-  const num = Array.from({ length: nNum }, (_, k) => join(new Float64Array(n), (p) => p.num[k], (p) => (p.num[k] = empty)));
+  const day = concat(new Float64Array(n), parts.map((p) => p.day));
+  const code = concat(new Int32Array(n), parts.map((p) => p.code));
+  const num = Array.from({ length: nNum }, (_, k) => concat(new Float64Array(n), parts.map((p) => p.num[k])));
   return { rows: n, day, code, codes, industry, num };
 }
 
@@ -323,7 +323,7 @@ async function describeSource(con: DuckDBConnection, path: string, mode: "typed"
       `columns={${columns}}${dateFormat ? `, dateformat=${q(dateFormat)}` : ""})`;
     return { sql, described: head.names.map((n, i) => [n, types[i]] as const), header: head.names, mapping };
   }
-  sql = mode === "text" || lower.endsWith(".parquet") || lower.endsWith(".pq") ? sourceExpr(path)
+  sql = mode === "text" || isParquet(lower) ? sourceExpr(path)
     : `read_csv(${q(path)}, header=true, ${csvDialect(lower)})`;
   const described = (await rows(con, `DESCRIBE SELECT * FROM ${sql}`)).map((r) => [String(r[0]), String(r[1])] as const);
   // A UTF-8 byte-order mark may stay in the first column's name.
@@ -368,7 +368,7 @@ async function readWith(con: DuckDBConnection, path: string, o: LoadOptions): Re
 async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, mode: "typed" | "text"):
   Promise<{ columns: Columns; market: Market; instruments: Instruments | undefined; quality: QualityReport }> {
   const quality = newQualityReport(path);
-  await con.run("DROP TABLE IF EXISTS typed");
+  await con.run("DROP TABLE IF EXISTS typed"); // a typed attempt that failed may have left it
   const { sql: src, described, header, mapping } = await describeSource(con, path, mode, o);
   const preset = PRESETS[o.preset ?? "canonical"];
   const srcCol = (canon: SourceColumn): string => ident(described[header.indexOf(mapping.get(canon)!)][0]);
@@ -415,7 +415,6 @@ async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, 
     select = `SELECT ${[days("v0"), "code", "industry", ...numericCols.map((c, i) => number(`v${i + 1}`, c))].join(", ")} FROM typed`;
   }
   const r = await readRows(con, select, numericCols.length);
-  await con.run("DROP TABLE IF EXISTS typed");
   quality.rowsIn = r.rows;
   if (r.rows === 0) throw new DataError(path, "no data rows after the header");
 
@@ -426,11 +425,13 @@ async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, 
     if (d < lo) lo = d; // NaN (no date) fails both
     if (d > hi) hi = d;
   }
-  const dayToIdx = new Int32Array(Number.isFinite(lo) ? hi - lo + 1 : 0).fill(-1);
-  for (const d of r.day) if (d === d) dayToIdx[d - lo] = 0;
+  const present = new Uint8Array(Number.isFinite(lo) ? hi - lo + 1 : 0);
+  for (const d of r.day) if (d === d) present[d - lo] = 1;
+  const dayToIdx = new Int32Array(present.length).fill(-1);
   const calendar: string[] = [];
-  for (let k = 0; k < dayToIdx.length; k++)
-    if (dayToIdx[k] === 0) (dayToIdx[k] = calendar.length), calendar.push(new Date((lo + k) * 86400000).toISOString().slice(0, 10));
+  present.forEach((on, k) => {
+    if (on) (dayToIdx[k] = calendar.length), calendar.push(new Date((lo + k) * 86400000).toISOString().slice(0, 10));
+  });
   const sortedCodes = [...r.codes].sort();
   const market: Market = o.market && o.market !== "auto" ? o.market
     : looksLikeAshare(sortedCodes) || sortedCodes.slice(0, 50).every((c) => /^\d{6}$/.test(c)) ? "cn"
@@ -579,35 +580,23 @@ function buildPanel(c: Columns, market: Market, inst: Instruments | undefined, o
   }
 
   const derived = quality.derived;
-  // Market capitalisation and share counts, from raw prices (before any adjustment).
-  const sharesOf = (m: Map<string, number> | undefined, col: Float64Array | undefined, s: number, d: number): number =>
-    col ? col[s * D + d] : m?.get(stocks[s]) ?? NaN;
-  const haveTotal = !!totalSharesCol || !!inst?.totalShares.size;
-  const haveFloat = !!floatSharesCol || !!inst?.floatShares.size;
-  if (!out.market_cap && haveTotal) {
-    out.market_cap = emptyField(S, D);
-    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++)
-      out.market_cap[s * D + d] = out.close![s * D + d] * sharesOf(inst?.totalShares, totalSharesCol, s, d);
-    derived.push({ field: "market_cap", how: `close x total shares${totalSharesCol ? "" : " (one static share count per stock from the instruments file)"}` });
-  }
-  if (!out.float_cap && haveFloat) {
-    out.float_cap = emptyField(S, D);
-    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++)
-      out.float_cap[s * D + d] = out.close![s * D + d] * sharesOf(inst?.floatShares, floatSharesCol, s, d);
-    derived.push({ field: "float_cap", how: "close x float shares" });
-  }
-  if (!out.turnover && haveTotal) {
-    out.turnover = emptyField(S, D);
-    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++)
-      out.turnover[s * D + d] = out.volume![s * D + d] / sharesOf(inst?.totalShares, totalSharesCol, s, d);
-    derived.push({ field: "turnover", how: "volume / total shares" });
-  }
-  if (!out.free_turnover && haveFloat) {
-    out.free_turnover = emptyField(S, D);
-    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++)
-      out.free_turnover[s * D + d] = out.volume![s * D + d] / sharesOf(inst?.floatShares, floatSharesCol, s, d);
-    derived.push({ field: "free_turnover", how: "volume / float shares" });
-  }
+  // Market capitalisation and turnover from share counts (a column, or one static count per stock
+  // from the instruments file), on raw prices (before any adjustment).
+  const sharesAt = (col: Float64Array | undefined, m: Map<string, number> | undefined): ((s: number, k: number) => number) | null =>
+    col ? (_s, k) => col[k] : m?.size ? (s) => m.get(stocks[s]) ?? NaN : null;
+  const total = sharesAt(totalSharesCol, inst?.totalShares);
+  const float = sharesAt(floatSharesCol, inst?.floatShares);
+  const fromShares = (f: FieldName, shares: ReturnType<typeof sharesAt>, value: (k: number, n: number) => number, how: string): void => {
+    if (out[f] || !shares) return;
+    const x = (out[f] = emptyField(S, D));
+    for (let s = 0; s < S; s++) for (let d = 0; d < D; d++) x[s * D + d] = value(s * D + d, shares(s, s * D + d));
+    derived.push({ field: f, how });
+  };
+  fromShares("market_cap", total, (k, n) => out.close![k] * n,
+    `close x total shares${totalSharesCol ? "" : " (one static share count per stock from the instruments file)"}`);
+  fromShares("float_cap", float, (k, n) => out.close![k] * n, "close x float shares");
+  fromShares("turnover", total, (k, n) => out.volume![k] / n, "volume / total shares");
+  fromShares("free_turnover", float, (k, n) => out.volume![k] / n, "volume / float shares");
   if (!out.vwap) {
     out.vwap = emptyField(S, D);
     if (out.amount) {

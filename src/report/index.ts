@@ -35,12 +35,18 @@ export interface ReportInput {
   panel: Panel;
 }
 
-export { chartPngs } from "./png.js";
+export { chartPngs, launchChromium } from "./png.js";
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const fmt = (x: number, digits = 4): string => (Number.isFinite(x) ? x.toFixed(digits) : "–");
 const pct = (x: number, digits = 2): string => (Number.isFinite(x) ? `${(x * 100).toFixed(digits)}%` : "–");
+
+/** The opening of a chart: `data-points` lets the browser test check that every chart has data. */
+function svgOpen(title: string, points: number, width: number, height: number, titleX: number): string {
+  return `<svg class="chart" data-points="${points}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}">
+<text x="${titleX}" y="14" font-size="12" font-weight="bold">${esc(title)}</text>`;
+}
 
 interface Series {
   name: string;
@@ -64,8 +70,7 @@ export function lineChart(title: string, x: string[], series: Series[], { height
   });
   const legend = series.map((s, k) => `<tspan fill="${COLORS[k % COLORS.length]}" dx="10">■ ${esc(s.name)}</tspan>`).join("");
   const zeroLine = lo < 0 && hi > 0 ? `<line x1="${pad.l}" x2="${width - pad.r}" y1="${py(0)}" y2="${py(0)}" stroke="#999" stroke-dasharray="3,3"/>` : "";
-  return `<svg class="chart" data-points="${all.length}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}">
-<text x="${pad.l}" y="14" font-size="12" font-weight="bold">${esc(title)}</text>
+  return `${svgOpen(title, all.length, width, height, pad.l)}
 <text x="${pad.l}" y="${height - 6}" font-size="11">${legend}</text>
 <line x1="${pad.l}" x2="${pad.l}" y1="${pad.t}" y2="${height - pad.b}" stroke="#333"/>
 <line x1="${pad.l}" x2="${width - pad.r}" y1="${height - pad.b}" y2="${height - pad.b}" stroke="#333"/>
@@ -89,8 +94,7 @@ export function histogram(title: string, values: number[], bins = 20, { height =
     const h = ((height - pad.t - pad.b) * c) / max;
     return `<rect x="${(pad.l + i * bw).toFixed(1)}" y="${(height - pad.b - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#1f77b4"><title>${fmt(lo + i * w, 3)}..${fmt(lo + (i + 1) * w, 3)}: ${c}</title></rect>`;
   });
-  return `<svg class="chart" data-points="${v.length}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}">
-<text x="${pad.l}" y="14" font-size="12" font-weight="bold">${esc(title)}</text>
+  return `${svgOpen(title, v.length, width, height, pad.l)}
 <text x="${pad.l}" y="${height - 8}" font-size="10">${fmt(lo, 3)}</text><text x="${width - pad.r}" y="${height - 8}" font-size="10" text-anchor="end">${fmt(hi, 3)}</text>
 ${bars.join("")}</svg>`;
 }
@@ -106,8 +110,7 @@ export function barChart(title: string, labels: string[], values: number[], { he
     return `<rect x="${(pad.l + i * bw + 2).toFixed(1)}" y="${Math.min(y0, y1).toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${Math.abs(y1 - y0).toFixed(1)}" fill="${v >= 0 ? "#2ca02c" : "#d62728"}"><title>${esc(labels[i])}: ${fmt(v)}</title></rect>
 <text x="${(pad.l + (i + 0.5) * bw).toFixed(1)}" y="${height - 12}" font-size="10" text-anchor="middle">${esc(labels[i])}</text>`;
   });
-  return `<svg class="chart" data-points="${values.filter(Number.isFinite).length}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}">
-<text x="${pad.l}" y="14" font-size="12" font-weight="bold">${esc(title)}</text>
+  return `${svgOpen(title, values.filter(Number.isFinite).length, width, height, pad.l)}
 <text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${fmt(hi, 3)}</text><text x="${pad.l - 4}" y="${height - pad.b}" font-size="10" text-anchor="end">${fmt(lo, 3)}</text>
 <line x1="${pad.l}" x2="${width - pad.r}" y1="${py(0)}" y2="${py(0)}" stroke="#333"/>${bars.join("")}</svg>`;
 }
@@ -124,8 +127,7 @@ export function heatmap(title: string, rows: string[], cols: string[], m: number
     const color = `rgb(${Math.round(255 - 200 * a)},${Math.round(255 - 120 * a)},255)`;
     return `<rect x="${l + j * cw}" y="${t + i * ch}" width="${cw - 1}" height="${ch - 1}" fill="${color}"><title>${esc(rows[i])}, ${esc(cols[j])}: ${fmt(x)}</title></rect>`;
   }));
-  return `<svg class="chart" data-points="${v.length}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(title)}">
-<text x="4" y="14" font-size="12" font-weight="bold">${esc(title)}</text>
+  return `${svgOpen(title, v.length, width, height, 4)}
 ${cols.map((c, j) => `<text x="${l + j * cw + cw / 2}" y="${t - 6}" font-size="10" text-anchor="middle">${esc(c)}</text>`).join("")}
 ${rows.map((r, i) => `<text x="${l - 6}" y="${t + i * ch + 13}" font-size="10" text-anchor="end">${esc(r)}</text>`).join("")}
 ${cells.join("")}</svg>`;

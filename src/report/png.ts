@@ -4,12 +4,19 @@
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { Browser } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Debian's Chromium, headless, offline: no network for updates or background services. */
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+}
 
 export async function chartPngs(htmlPath: string, dir: string): Promise<{ written: number } | { skipped: string }> {
-  const exe = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-  if (!existsSync(exe)) return { skipped: `no Chromium at ${exe} (apt-get install chromium) for the PNG copies of the charts` };
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+  if (!existsSync(CHROMIUM)) return { skipped: `no Chromium at ${CHROMIUM} (apt-get install chromium) for the PNG copies of the charts` };
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(`file://${htmlPath}`);

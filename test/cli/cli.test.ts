@@ -1,17 +1,10 @@
 /** The command line as a user meets it: bad use, and whole runs on synthetic and real data. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, SHARED } from "../helpers.js";
-
-const CLI = join(ROOT, "dist/src/cli/main.js");
-function alphanet(args: string[], timeout = 600_000): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout, cwd: ROOT });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+import { SHARED, alphanet, smallRunConfig } from "../helpers.js";
 
 test("bad use ends with exit code 2 and one line that says what to fix", () => {
   const dir = mkdtempSync(join(tmpdir(), "alphanet-cli-"));
@@ -73,15 +66,7 @@ function checkOutputs(out: string, models: string[]): Record<string, unknown> {
 
 test("alphanet run on a small synthetic market writes the report, metrics.json and the factors", () => {
   const out = mkdtempSync(join(tmpdir(), "alphanet-run-"));
-  const cfg = join(out, "config.yaml");
-  writeFileSync(cfg, `data:
-  synthetic: { stocks: 60, start: "2018-01-01", end: "2019-12-31", indexSize: 25, seed: 3 }
-schedule: { trainStart: "2018-01-01", testStart: "2019-07-01", testEnd: "2019-12-31", retrainMonths: 6 }
-models: [v1, v4]
-sampleStep: 10
-features: { windows: [5, 10, 20] }
-train: { maxEpochs: 1, patience: 1 }
-`);
+  const cfg = smallRunConfig(out, { stocks: 60, indexSize: 25, seed: 3, models: ["v1", "v4"], maxEpochs: 1 });
   const r = alphanet(["run", "--config", cfg, "--out", out, "--seed", "1"]);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /table 1-1/);

@@ -1,30 +1,19 @@
 /** The report in a real browser: Debian's Chromium driven by playwright-core. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { ROOT } from "../helpers.js";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+import { CHROMIUM, launchChromium } from "../../src/report/png.js";
+import { ROOT, alphanet, smallRunConfig } from "../helpers.js";
 
 test("the report loads with no console errors, every chart has data, and a screenshot is saved", { timeout: 600_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: 'make test' installs Debian's chromium`);
   const out = mkdtempSync(join(tmpdir(), "alphanet-report-"));
-  const cfg = join(out, "config.yaml");
-  writeFileSync(cfg, `data:
-  synthetic: { stocks: 50, start: "2018-01-01", end: "2019-12-31", indexSize: 20, seed: 5 }
-schedule: { trainStart: "2018-01-01", testStart: "2019-07-01", testEnd: "2019-12-31", retrainMonths: 6 }
-models: [v1, v3]
-sampleStep: 10
-features: { windows: [5, 10, 20] }
-train: { maxEpochs: 2, patience: 2 }
-`);
-  const r = spawnSync(process.execPath, [join(ROOT, "dist/src/cli/main.js"), "run", "--config", cfg, "--out", out], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+  const cfg = smallRunConfig(out, { stocks: 50, indexSize: 20, seed: 5, models: ["v1", "v3"], maxEpochs: 2 });
+  const r = alphanet(["run", "--config", cfg, "--out", out]);
+  assert.equal(r.code, 0, r.err);
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
