@@ -1,7 +1,8 @@
 /**
- * The Panel: every field of a market as a dense [stocks x dates] Float64Array, stock-major
- * (index s * D + d), NaN where missing, with the trading calendar and the stock list. It is the one
- * shape every stage speaks (DESIGN.md section 4).
+ * The Panel: every field of a market as a dense [stocks x dates] array, stock-major (index
+ * s * D + d), with the trading calendar and the stock list. Numbers are Float64Array (NaN where
+ * missing); 0/1 flags are Uint8Array (an eighth of the memory: four flags as doubles were a quarter
+ * of a loaded panel). It is the one shape every stage speaks (DESIGN.md section 4).
  */
 
 /** Canonical numeric fields and their units. */
@@ -10,7 +11,6 @@ export const FIELD_UNITS = {
   volume: "shares", amount: "currency",
   turnover: "fraction of shares outstanding", free_turnover: "fraction of free-float shares",
   market_cap: "currency", float_cap: "currency",
-  is_st: "0/1", is_suspended: "0/1", limit_up: "0/1", limit_down: "0/1",
   adj_factor: "multiplier (adjusted = raw x factor)",
   pe_ttm: "price / trailing twelve-month earnings", pb: "price / book value",
   growth: "fraction (earnings or sales growth, as the source defines it)", leverage: "ratio (as the source defines it)",
@@ -18,6 +18,16 @@ export const FIELD_UNITS = {
 export type FieldName = keyof typeof FIELD_UNITS;
 export const FIELD_NAMES = Object.keys(FIELD_UNITS) as FieldName[];
 export const PRICE_FIELDS: FieldName[] = ["open", "high", "low", "close", "vwap"];
+
+/** Canonical 0/1 flags (1: true) and what they mean. */
+export const FLAG_MEANINGS = {
+  is_st: "special treatment (ST/*ST/PT): a 5% price limit, excluded from sampling",
+  is_suspended: "no trading that day (a suspension, a zero-volume bar or a gap inside the stock's span)",
+  limit_up: "closed at the limit-up price: cannot be bought",
+  limit_down: "closed at the limit-down price: cannot be sold",
+} as const;
+export type FlagName = keyof typeof FLAG_MEANINGS;
+export const FLAG_NAMES = Object.keys(FLAG_MEANINGS) as FlagName[];
 
 export type Market = "cn" | "us" | "other";
 
@@ -27,6 +37,8 @@ export interface Panel {
   /** Stock codes, in row order. */
   readonly stocks: string[];
   readonly fields: Partial<Record<FieldName, Float64Array>>;
+  /** 0/1 flags (1: true); a flag the panel lacks is false everywhere. */
+  readonly flags: Partial<Record<FlagName, Uint8Array>>;
   /** Industry code per stock (static), or null where unknown. */
   readonly industry: (string | null)[];
   /** Listing date per stock where known (else the first observed date is used). */
@@ -55,6 +67,13 @@ export function emptyField(S: number, D: number, fill = NaN): Float64Array {
   return new Float64Array(S * D).fill(fill);
 }
 
+/** Cells where a flag is set. */
+export function countFlag(f: Uint8Array | undefined): number {
+  let n = 0;
+  if (f) for (let k = 0; k < f.length; k++) n += f[k];
+  return n;
+}
+
 /** The stock's time series of a field as a view (no copy). */
 export function series(f: Float64Array, s: number, D: number): Float64Array {
   return f.subarray(s * D, (s + 1) * D);
@@ -73,11 +92,10 @@ export function boardOf(code: string): Board {
 }
 
 /**
- * The daily price limit of an A-share on a date, as a fraction: main board 10%, ST 5%, ChiNext 20%
+ * The daily price limit of an A-share board on a date, as a fraction: main board 10%, ST 5%, ChiNext 20%
  * from its reform on 2020-08-24 (10% before), STAR 20%, Beijing 30%.
  */
-export function priceLimit(code: string, date: string, isSt: boolean): number {
-  const b = boardOf(code);
+export function priceLimit(b: Board, date: string, isSt: boolean): number {
   if (b === "star") return 0.2;
   if (b === "bse") return 0.3;
   if (b === "chinext") return date >= "2020-08-24" ? 0.2 : isSt ? 0.05 : 0.1;

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIELD_NAMES, type FieldName, type Panel, emptyField, looksLikeAshare } from "./panel.js";
+import { FIELD_NAMES, FLAG_NAMES, type FieldName, type FlagName, type Panel, emptyField, looksLikeAshare } from "./panel.js";
 import { DataError, type QualityReport, newQualityReport } from "./quality.js";
 
 function spans(mask: (d: number) => boolean, D: number): [number, number][] {
@@ -45,13 +45,14 @@ export function writeQlib(p: Panel, dir: string): void {
     if (p.industry[s] !== null) industry.push(`${code}\t${p.industry[s]}`);
     const fdir = join(tmp, "features", code.toLowerCase());
     mkdirSync(fdir, { recursive: true });
-    const write = (name: string, f: Float64Array): void => {
+    // Qlib's bins hold float32 only: flags are written as 0/1.
+    const write = (name: string, f: Float64Array | Uint8Array): void => {
       const buf = new Float32Array(b - a + 2);
       buf[0] = a;
       for (let d = a; d <= b; d++) buf[d - a + 1] = f[s * D + d];
       writeFileSync(join(fdir, `${name}.day.bin`), new Uint8Array(buf.buffer));
     };
-    for (const [name, f] of Object.entries(p.fields)) if (f) write(name, f);
+    for (const [name, f] of [...Object.entries(p.fields), ...Object.entries(p.flags)]) if (f) write(name, f);
     for (const [idx, w] of Object.entries(p.indexWeights)) write(`${idx}_weight`, w);
   });
   writeFileSync(join(tmp, "instruments", "all.txt"), all.join("\n") + "\n");
@@ -84,6 +85,7 @@ export function loadQlib(dir: string, { priceBasis = "as stored in the Qlib dire
   const stocks = [...new Set(listed)].sort();
   const S = stocks.length;
   const fields: Partial<Record<FieldName, Float64Array>> = {};
+  const flags: Partial<Record<FlagName, Uint8Array>> = {};
   const indexWeights: Record<string, Float64Array> = {};
   stocks.forEach((code, s) => {
     const fdir = join(featDir, code.toLowerCase());
@@ -99,11 +101,13 @@ export function loadQlib(dir: string, { priceBasis = "as stored in the Qlib dire
       const start = v[0];
       if (!Number.isInteger(start) || start < 0 || start + v.length - 1 > D)
         throw new DataError(path, `starts at calendar index ${start} with ${v.length - 1} values, past the calendar's ${D} dates`);
-      const target = name.endsWith("_weight")
-        ? (indexWeights[name.slice(0, -7)] ??= emptyField(S, D, 0))
-        : FIELD_NAMES.includes(name as FieldName) ? (fields[name as FieldName] ??= emptyField(S, D, name.startsWith("is_") || name.startsWith("limit_") ? 0 : NaN)) : null;
+      const target = name.endsWith("_weight") ? (indexWeights[name.slice(0, -7)] ??= emptyField(S, D, 0))
+        : FIELD_NAMES.includes(name as FieldName) ? (fields[name as FieldName] ??= emptyField(S, D))
+        : FLAG_NAMES.includes(name as FlagName) ? (flags[name as FlagName] ??= new Uint8Array(S * D)) : null;
       if (!target) continue;
-      for (let i = 1; i < v.length; i++) target[s * D + start + i - 1] = v[i];
+      // A flag is true where its value is non-zero (NaN: no bar, false).
+      if (target instanceof Uint8Array) for (let i = 1; i < v.length; i++) target[s * D + start + i - 1] = v[i] !== 0 && v[i] === v[i] ? 1 : 0;
+      else for (let i = 1; i < v.length; i++) target[s * D + start + i - 1] = v[i];
     }
   });
   if (!fields.close) throw new DataError(featDir, "no close.day.bin in any instrument");
@@ -111,7 +115,7 @@ export function loadQlib(dir: string, { priceBasis = "as stored in the Qlib dire
   const indMap = new Map(existsSync(indPath)
     ? readFileSync(indPath, "utf8").split(/\r?\n/).filter(Boolean).map((l) => l.split("\t") as [string, string]) : []);
   const panel: Panel = {
-    calendar, stocks, fields, industry: stocks.map((c) => indMap.get(c) ?? null), listDate: stocks.map(() => null),
+    calendar, stocks, fields, flags, industry: stocks.map((c) => indMap.get(c) ?? null), listDate: stocks.map(() => null),
     indexWeights, priceBasis, market: looksLikeAshare(stocks) ? "cn" : "other",
   };
   const quality = newQualityReport(dir);

@@ -50,8 +50,9 @@ export function checkAccounting(q: QualityReport): void {
 
 /** Unusable input: names the file, line and column, and what was expected. */
 export class DataError extends Error {
-  constructor(readonly file: string, message: string, readonly line?: number, readonly column?: string) {
-    super(`${file}${line !== undefined ? `, line ${line}` : ""}${column ? `, column "${column}"` : ""}: ${message}`);
+  /** `reason` is what was wrong, without the place (the message has both). */
+  constructor(readonly file: string, readonly reason: string, readonly line?: number, readonly column?: string) {
+    super(`${file}${line !== undefined ? `, line ${line}` : ""}${column ? `, column "${column}"` : ""}: ${reason}`);
     this.name = "DataError";
   }
 }

@@ -14,7 +14,7 @@
  * the period and delistings, and a CSI-500-like index of mid caps by float cap, reconstituted in
  * June and December, weighted by float cap.
  */
-import { type FieldName, type Panel, emptyField, priceLimit } from "./panel.js";
+import { type FieldName, type Panel, boardOf, countFlag, emptyField, priceLimit } from "./panel.js";
 import { type QualityReport, newQualityReport } from "./quality.js";
 import { Rng } from "./random.js";
 import { pearson } from "./stats.js";
@@ -128,9 +128,11 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
   const f = (fill = NaN): Float64Array => emptyField(S, D, fill);
   const fields: Partial<Record<FieldName, Float64Array>> = {
     open: f(), high: f(), low: f(), close: f(), vwap: f(), volume: f(), amount: f(), turnover: f(), free_turnover: f(),
-    market_cap: f(), float_cap: f(), is_st: f(0), is_suspended: f(0), limit_up: f(0), limit_down: f(0), adj_factor: f(1),
+    market_cap: f(), float_cap: f(), adj_factor: f(1),
   };
   const F = fields as Record<FieldName, Float64Array>;
+  const flag = (): Uint8Array => new Uint8Array(S * D);
+  const flags = { is_st: flag(), is_suspended: flag(), limit_up: flag(), limit_down: flag() };
   const oracle = f();
 
   // Static attributes.
@@ -190,7 +192,7 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
       const k = idx(s, d);
       if (d < listAt[s] || d >= delistAt[s]) continue;
       const isSt = d >= stFrom[s] && d < stTo[s];
-      F.is_st[k] = isSt ? 1 : 0;
+      flags.is_st[k] = isSt ? 1 : 0;
       const listingDay = d === listAt[s] || !Number.isFinite(prevClose[s]);
       if (listingDay) prevClose[s] = startPrice[s];
       const pc = prevClose[s];
@@ -200,7 +202,7 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
         suspendedLeft[s]--;
         F.open[k] = F.high[k] = F.low[k] = F.close[k] = F.vwap[k] = pc;
         F.volume[k] = F.amount[k] = F.turnover[k] = F.free_turnover[k] = 0;
-        F.is_suspended[k] = 1;
+        flags.is_suspended[k] = 1;
         F.market_cap[k] = pc * shares[s];
         F.float_cap[k] = pc * shares[s] * floatFrac[s];
         continue;
@@ -210,7 +212,7 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
       eps[s] = Math.sqrt(h[s]) * rng.studentT(4);
       const a = Number.isFinite(signal[s]) ? alphaLoading * idioVol[s] * signal[s] : 0;
       let r = beta[s] * market[d] + industry[industryOf[s]][d] + sizeExposure[s] * size[d] + eps[s] + a;
-      const lim = priceLimit(stocks[s], calendar[d], isSt);
+      const lim = priceLimit(boardOf(stocks[s]), calendar[d], isSt);
       const up = Math.round(pc * (1 + lim) * 100) / 100;
       const down = Math.round(pc * (1 - lim) * 100) / 100;
       let cl = listingDay ? pc : Math.round(pc * Math.exp(r) * 100) / 100;
@@ -242,14 +244,14 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
       F.free_turnover[k] = volume / (shares[s] * ff);
       F.market_cap[k] = cl * shares[s];
       F.float_cap[k] = cl * shares[s] * ff;
-      F.limit_up[k] = cl >= up - 0.005 ? 1 : 0;
-      F.limit_down[k] = cl <= down + 0.005 ? 1 : 0;
+      flags.limit_up[k] = cl >= up - 0.005 ? 1 : 0;
+      flags.limit_down[k] = cl <= down + 0.005 ? 1 : 0;
       prevClose[s] = cl;
     }
     // The patterns at today's close (windows end at d: no look-ahead).
     for (let s = 0; s < S; s++) {
       for (const x of sig) x[s] = NaN;
-      if (d - 20 < listAt[s] || d >= delistAt[s] || F.is_suspended[idx(s, d)] === 1) continue;
+      if (d - 20 < listAt[s] || d >= delistAt[s] || flags.is_suspended[idx(s, d)] === 1) continue;
       const c = (j: number): number => F.close[idx(s, d - j)];
       // 5-day correlation of close and volume (reversal of price moves on heavy volume)
       let mx = 0, my = 0;
@@ -295,7 +297,7 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
     const rebalance = d === 0 || (calendar[d].slice(5, 7) !== calendar[d - 1].slice(5, 7) && ["06", "12"].includes(calendar[d].slice(5, 7)));
     if (rebalance) {
       const ranked = Array.from({ length: S }, (_, s) => s)
-        .filter((s) => Number.isFinite(F.float_cap[idx(s, d)]) && F.is_st[idx(s, d)] === 0 && F.is_suspended[idx(s, d)] === 0)
+        .filter((s) => Number.isFinite(F.float_cap[idx(s, d)]) && flags.is_st[idx(s, d)] === 0 && flags.is_suspended[idx(s, d)] === 0)
         .sort((a, b) => F.float_cap[idx(b, d)] - F.float_cap[idx(a, d)]);
       members = ranked.slice(Math.floor(S * 0.1), Math.floor(S * 0.1) + o.indexSize);
     }
@@ -305,7 +307,7 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
   }
 
   const panel: Panel = {
-    calendar, stocks, fields, industry: Array.from(industryOf, (i) => `IND${String(i + 1).padStart(2, "0")}`),
+    calendar, stocks, fields, flags, industry: Array.from(industryOf, (i) => `IND${String(i + 1).padStart(2, "0")}`),
     listDate: Array.from(listAt, (d) => calendar[Math.min(d, D - 1)]), indexWeights: { csi500: weights },
     priceBasis: "adjusted: synthetic prices have no corporate actions (adj_factor = 1)", market: "cn",
   };
@@ -336,9 +338,9 @@ export function syntheticMarket(options: Partial<SyntheticOptions> = {}): Synthe
   let rows = 0;
   for (let i = 0; i < S * D; i++) if (Number.isFinite(g.panel.fields.close![i])) rows++;
   quality.rowsIn = quality.rowsKept = rows;
-  quality.cells.suspended = g.panel.fields.is_suspended!.reduce((a, b) => a + b, 0);
-  quality.cells.limit_up = g.panel.fields.limit_up!.reduce((a, b) => a + b, 0);
-  quality.cells.limit_down = g.panel.fields.limit_down!.reduce((a, b) => a + b, 0);
+  quality.cells.suspended = countFlag(g.panel.flags.is_suspended);
+  quality.cells.limit_up = countFlag(g.panel.flags.limit_up);
+  quality.cells.limit_down = countFlag(g.panel.flags.limit_down);
   quality.priceBasis = g.panel.priceBasis;
   quality.stocks = S;
   quality.dates = D;

@@ -27,7 +27,7 @@ export function forwardReturns(p: Panel, horizon: number): { fwd: Float64Array; 
   const S = p.stocks.length, D = p.calendar.length;
   const vwap = field(p, "vwap");
   const close = field(p, "close");
-  const susp = p.fields.is_suspended;
+  const susp = p.flags.is_suspended;
   const fwd = new Float64Array(S * D).fill(NaN);
   const missing: Record<string, number> = { past_the_data: 0, not_tradable_at_entry: 0, not_tradable_at_exit: 0 };
   for (let s = 0; s < S; s++) for (let d = 0; d < D; d++) {

@@ -26,6 +26,7 @@ export function buildSamples(p: Panel, panels: Map<number, FeaturePanel>, specs:
   range: Range, o: SampleOptions): SampleSet {
   const S = p.stocks.length, D = p.calendar.length;
   const F = p.fields;
+  const { is_st: st, is_suspended: susp, limit_up: up, limit_down: down } = p.flags;
   const listIdx = p.listDate.map((d) => (d === null ? 0 : Math.max(0, p.calendar.findIndex((c) => c >= d))));
   const excluded: Record<string, number> = { not_listed: 0, st: 0, suspended: 0, at_price_limit: 0, new_listing: 0,
     not_in_universe: 0, image_incomplete: 0, no_label: 0 };
@@ -37,9 +38,9 @@ export function buildSamples(p: Panel, panels: Map<number, FeaturePanel>, specs:
     for (let s = 0; s < S; s++) {
       const k = s * D + t;
       if (!Number.isFinite(F.close![k])) { excluded.not_listed++; continue; }
-      if (F.is_st && F.is_st[k] === 1) { excluded.st++; continue; }
-      if (F.is_suspended && F.is_suspended[k] === 1) { excluded.suspended++; continue; }
-      if ((F.limit_up && F.limit_up[k] === 1) || (F.limit_down && F.limit_down[k] === 1)) { excluded.at_price_limit++; continue; }
+      if (st && st[k] === 1) { excluded.st++; continue; }
+      if (susp && susp[k] === 1) { excluded.suspended++; continue; }
+      if ((up && up[k] === 1) || (down && down[k] === 1)) { excluded.at_price_limit++; continue; }
       if (t - listIdx[s] < o.minListingDays) { excluded.new_listing++; continue; }
       if (p.universe && p.universe[k] !== 1) { excluded.not_in_universe++; continue; }
       if (!specs.every((sp) => imageValid(panels.get(sp.d)!, s, t, sp.T, sp.step))) { excluded.image_incomplete++; continue; }

@@ -54,7 +54,7 @@ export function simulate(p: Panel, targets: Map<number, Map<number, number>>, co
   end = p.calendar.length - 1): Simulation {
   const D = p.calendar.length;
   const vwap = field(p, "vwap"), close = field(p, "close");
-  const susp = p.fields.is_suspended, up = p.fields.limit_up, down = p.fields.limit_down;
+  const { is_suspended: susp, limit_up: up, limit_down: down } = p.flags;
   const signalDates = [...targets.keys()].sort((a, b) => a - b);
   const sim: Simulation = { dates: [], nav: [], fills: [], turnover: [], blocked: { suspended: 0, limit_up: 0, limit_down: 0 }, holdings: [], costsPaid: 0 };
   if (!signalDates.length) return sim;

@@ -46,7 +46,7 @@ export function computeInputs(p: Panel): Inputs {
   const D = p.calendar.length;
   const open = field(p, "open"), high = field(p, "high"), low = field(p, "low"), close = field(p, "close");
   const vwap = field(p, "vwap"), volume = field(p, "volume");
-  const susp = p.fields.is_suspended;
+  const susp = p.flags.is_suspended;
   const traded = (k: number): boolean => Number.isFinite(close[k]) && volume[k] > 0 && !(susp && susp[k] === 1);
   const standIns: Inputs["standIns"] = [];
   let turnover = p.fields.turnover;

@@ -52,7 +52,7 @@ export function featureKey(p: Panel, settings: FeatureSettings): string {
   const h = createHash("sha256");
   h.update(JSON.stringify({ v: FEATURE_VERSION, settings, stocks: p.stocks, calendar: p.calendar }));
   for (const f of ["open", "high", "low", "close", "vwap", "volume", "turnover", "free_turnover", "is_suspended"] as const) {
-    const a = p.fields[f];
+    const a = f === "is_suspended" ? p.flags[f] : p.fields[f];
     h.update(f);
     if (a) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }

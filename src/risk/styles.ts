@@ -40,7 +40,7 @@ const halfLifeWeights = (n: number, h: number): Float64Array => {
 export function dailyReturns(p: Panel): Float64Array {
   const S = p.stocks.length, D = p.calendar.length;
   const close = field(p, "close");
-  const susp = p.fields.is_suspended;
+  const susp = p.flags.is_suspended;
   const r = new Float64Array(S * D).fill(NaN);
   for (let s = 0; s < S; s++) for (let d = 1; d < D; d++) {
     const k = s * D + d;

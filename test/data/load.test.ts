@@ -161,6 +161,7 @@ test("Tushare and AKShare files of the same numbers in their own units load to t
       else assert.ok(Math.abs(x[k] - y[k]) <= 1e-9 * Math.abs(x[k]), `${f}[${k}]: ${x[k]} vs ${y[k]}`);
     }
   }
+  assert.deepEqual(a.panel.flags, b.panel.flags);
   // and in canonical units: volume in shares, as the generator made it
   const s = a.panel.stocks.indexOf(m.panel.stocks[0]);
   const d = a.panel.calendar.indexOf(m.panel.calendar[5]);

@@ -27,6 +27,11 @@ test("a Qlib directory written from a Panel reads back identical (at float32, Ql
       assert.ok(Object.is(g[k], f![k]) || (Number.isNaN(g[k]) && Number.isNaN(f![k])), `${name} ${p.stocks[s]} ${p.calendar[d]}`);
     }
   }
+  // Flags travel as float32 0/1 and come back as the same bytes (every flag set somewhere).
+  for (const [name, f] of Object.entries(p.flags)) {
+    assert.ok(f!.some((x) => x === 1), name);
+    assert.deepEqual(q.flags[name as keyof typeof q.flags], f, name);
+  }
   assert.deepEqual([...q.indexWeights.csi500], [...p.indexWeights.csi500]);
 });
 

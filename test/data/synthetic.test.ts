@@ -1,19 +1,20 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SYNTHETIC_QUICK, forwardIC, priceLimit, syntheticMarket } from "../../src/data/index.js";
+import { SYNTHETIC_QUICK, boardOf, forwardIC, priceLimit, syntheticMarket } from "../../src/data/index.js";
 
 const m = syntheticMarket(SYNTHETIC_QUICK);
 const p = m.panel;
 const S = p.stocks.length;
 const D = p.calendar.length;
 const F = p.fields;
+const G = p.flags;
 
 function dailyReturns(): number[][] {
   return Array.from({ length: S }, (_, s) => {
     const out: number[] = [];
     for (let d = 1; d < D; d++) {
       const k = s * D + d;
-      if (F.is_suspended![k] === 0 && F.is_suspended![k - 1] === 0) out.push(F.close![k] / F.close![k - 1] - 1);
+      if (G.is_suspended![k] === 0 && G.is_suspended![k - 1] === 0) out.push(F.close![k] / F.close![k - 1] - 1);
     }
     return out.filter(Number.isFinite);
   });
@@ -68,13 +69,13 @@ test("bars are consistent and respect price limits, suspensions and listings", (
     if (!Number.isFinite(F.close![k])) continue;
     assert.ok(F.low![k] <= Math.min(F.open![k], F.close![k]) && F.high![k] >= Math.max(F.open![k], F.close![k]));
     assert.ok(F.vwap![k] >= F.low![k] - 1e-9 && F.vwap![k] <= F.high![k] + 1e-9);
-    if (F.is_suspended![k] === 1) assert.equal(F.volume![k], 0);
+    if (G.is_suspended![k] === 1) assert.equal(F.volume![k], 0);
     if (d > 0 && Number.isFinite(F.close![k - 1])) {
-      const lim = priceLimit(p.stocks[s], p.calendar[d], F.is_st![k] === 1);
+      const lim = priceLimit(boardOf(p.stocks[s]), p.calendar[d], G.is_st![k] === 1);
       assert.ok(Math.abs(F.close![k] / F.close![k - 1] - 1) <= lim + 0.011, `${p.stocks[s]} ${p.calendar[d]}`);
     }
   }
-  assert.ok(F.is_suspended!.some((x) => x === 1) && F.is_st!.some((x) => x === 1) && F.limit_up!.some((x) => x === 1));
+  assert.ok(G.is_suspended!.some((x) => x === 1) && G.is_st!.some((x) => x === 1) && G.limit_up!.some((x) => x === 1));
   assert.ok(p.stocks.some((_, s) => Number.isNaN(F.close![s * D])), "some stocks list during the period");
 });
 

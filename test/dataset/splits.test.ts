@@ -67,7 +67,7 @@ test("labels: vwap t+1 to t+1+h; none past the data; none entered on a suspended
     if (!Number.isFinite(fwd[k])) continue;
     assert.ok(d + 11 < D);
     assert.equal(fwd[k], v[k + 11] / v[k + 1] - 1);
-    assert.equal(p.fields.is_suspended![k + 1], 0);
+    assert.equal(p.flags.is_suspended![k + 1], 0);
   }
   assert.ok(missing.past_the_data > 0 && missing.not_tradable_at_entry > 0);
 });

@@ -12,13 +12,14 @@ function handPanel(): Panel {
   const C_close = [5, 5, 5, 5, 5, 5, 5.5, 5.5, 5.5, 5.5];
   const close = Float64Array.from([...A_close, ...B_close, ...C_close]);
   const vwap = Float64Array.from(close);
-  const susp = new Float64Array(3 * D);
+  const susp = new Uint8Array(3 * D);
   susp[6] = 1; // A suspended on day 6
-  const limitUp = new Float64Array(3 * D);
+  const limitUp = new Uint8Array(3 * D);
   limitUp[2 * D + 6] = 1; // C at limit-up on day 6
   return {
     calendar: Array.from({ length: D }, (_, d) => `2021-03-${String(d + 1).padStart(2, "0")}`), stocks: ["A", "B", "C"],
-    fields: { close, vwap, open: close, high: close, low: close, is_suspended: susp, limit_up: limitUp, limit_down: new Float64Array(3 * D) },
+    fields: { close, vwap, open: close, high: close, low: close },
+    flags: { is_suspended: susp, limit_up: limitUp, limit_down: new Uint8Array(3 * D) },
     industry: ["x", "x", "y"], listDate: [null, null, null], indexWeights: {}, priceBasis: "test", market: "cn",
   };
 }

@@ -11,7 +11,8 @@ import {
 import { ROOT, SHARED } from "../helpers.js";
 
 function clonePanel(p: Panel): Panel {
-  return { ...p, fields: Object.fromEntries(Object.entries(p.fields).map(([k, v]) => [k, v!.slice()])) };
+  return { ...p, fields: Object.fromEntries(Object.entries(p.fields).map(([k, v]) => [k, v!.slice()])),
+    flags: Object.fromEntries(Object.entries(p.flags).map(([k, v]) => [k, v!.slice()])) };
 }
 
 test("no look-ahead: changing any value after date t changes no feature at or before t", () => {
@@ -32,6 +33,7 @@ test("no look-ahead: changing any value after date t changes no feature at or be
     const base = featuresOf(m.panel, s, d);
     const changed = clonePanel(m.panel);
     for (const f of Object.values(changed.fields)) for (let k = s * D + t + 1; k < (s + 1) * D; k++) f![k] *= 1.5 + rng.uniform();
+    for (const f of Object.values(changed.flags)) for (let k = s * D + t + 1; k < (s + 1) * D; k++) f![k] = rng.int(2);
     const after = featuresOf(changed, s, d);
     assert.deepEqual(after.subarray(0, (t + 1) * N_FEATURES), base.subarray(0, (t + 1) * N_FEATURES), `t ${t}, d ${d}`);
     assert.notDeepEqual(after.subarray((t + 1) * N_FEATURES), base.subarray((t + 1) * N_FEATURES));
@@ -98,7 +100,8 @@ test("real A-share data: no NaN or Inf reaches a sample image; masked windows ar
   });
   const sub: Panel = { ...panel, stocks: panel.stocks.slice(0, 120), industry: panel.industry.slice(0, 120),
     listDate: panel.listDate.slice(0, 120),
-    fields: Object.fromEntries(Object.entries(panel.fields).map(([k, v]) => [k, v!.slice(0, 120 * panel.calendar.length)])) };
+    fields: Object.fromEntries(Object.entries(panel.fields).map(([k, v]) => [k, v!.slice(0, 120 * panel.calendar.length)])),
+    flags: Object.fromEntries(Object.entries(panel.flags).map(([k, v]) => [k, v!.slice(0, 120 * panel.calendar.length)])) };
   const store = buildFeatureStore(sub, mkdtempSync(join(tmpdir(), "alphanet-features-")), { windows: [5, 10], standardize: true });
   assert.ok(store.meta.masked["10"] > 0, "suspensions mask windows");
   assert.ok(store.meta.standIns.some((s) => s.input.startsWith("free_turnover")), "the missing free float is reported");

@@ -21,6 +21,7 @@ function panelOf(returns: number[][], { turnover, shares }: { turnover?: number[
       market_cap: close.map((c, k) => c * sh[Math.floor(k / D)]),
       turnover: turnover ? close.map((_, k) => turnover[Math.floor(k / D)]) : undefined,
     },
+    flags: {},
     industry: returns.map(() => "A"), listDate: returns.map(() => null), indexWeights: {}, priceBasis: "test", market: "other",
   };
 }

@@ -1,0 +1,17 @@
+/** The reader thread of loadBars: reads the file with DuckDB and sends the rows back (transferred). */
+import { parentPort, workerData } from "node:worker_threads";
+import type { ReaderReply } from "./load.js";
+import { DataError } from "./quality.js";
+import { type LoadOptions, readSource } from "./read.js";
+
+const { path, options } = workerData as { path: string; options: LoadOptions };
+let reply: ReaderReply;
+try {
+  reply = { rows: await readSource(path, options) };
+} catch (e) {
+  const err = e as Error;
+  reply = { error: { message: err.message, dataError: e instanceof DataError ? { file: e.file, reason: e.reason, line: e.line, column: e.column } : undefined } };
+}
+const c = "rows" in reply ? reply.rows.columns : undefined;
+const buffers = c ? [...c.dateIdx, ...c.stockIdx, ...[...c.num.values()].flat()].map((a) => a.buffer as ArrayBuffer) : [];
+parentPort!.postMessage(reply, buffers);
