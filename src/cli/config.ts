@@ -42,6 +42,8 @@ export const ConfigSchema = z.object({
   }).strict().default(DEFAULT_SCHEDULE),
   horizon: z.number().int().min(1).max(60).default(10),
   sampleStep: z.number().int().min(1).max(60).default(5),
+  /** Each epoch trains on every sampleStep-th date from a different offset (successive epochs see different dates). */
+  rotateDates: z.boolean().default(false),
   minListingDays: z.number().int().min(0).default(60),
   features: z.object({
     windows: z.array(z.number().int().min(2).max(60)).default([2, 5, 10, 20]),

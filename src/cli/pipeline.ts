@@ -116,7 +116,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   for (const [name, spec] of specs) {
     const tb = bar(`train ${name}`);
     const rolling = runRolling(name, spec, { panel, store, styles, labels }, windows, cache, {
-      sampleStep: cfg.sampleStep, minListingDays: cfg.minListingDays, spearmanThreshold: cfg.features.spearmanThreshold,
+      sampleStep: cfg.sampleStep, rotateDates: cfg.rotateDates, minListingDays: cfg.minListingDays, spearmanThreshold: cfg.features.spearmanThreshold,
       outDir, train: { ...cfg.train, seed: cfg.seed, resume: cfg.resume,
         onProgress: (d, t) => tb.update(d, t),
         onEpoch: (e) => { tb.done(); log(`${name}: epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, valid IC ${e.valid_ic.toFixed(4)}, valid Sharpe ${e.valid_sharpe.toFixed(2)}, lr ${e.lr.toExponential(2)}, ${e.seconds.toFixed(1)} s`); } },

@@ -94,12 +94,21 @@ export function crossSectionalRegression(c: CrossSection): RegressionResult {
 }
 
 /**
- * The matrix H of the W-weighted projection onto the exposures' span, n x n row-major:
- * neutralised = y - H y. The constraint does not change the span (industries sum to the country),
- * so H uses industries and styles without the country column.
+ * The W-weighted projection onto the exposures' span, H = X (X'WX)^-1 X'W, kept as its two factors
+ * `left` = X (X'WX)^-1 (n x p) and `right` = X'W (p x n), row-major: neutralised = y - left (right y).
+ * With p (industries + styles, ~40) far below n, that is 2np numbers instead of n^2 (36 MB per date
+ * for 3,000 stocks) and 2np operations instead of n^2. The constraint does not change the span
+ * (industries sum to the country), so X holds industries and styles without the country column.
  */
-export function projectionMatrix(industry: ArrayLike<number>, industries: number, styles: ArrayLike<number>[],
-  cap: ArrayLike<number>): Float64Array {
+export interface Projection {
+  n: number;
+  p: number;
+  left: Float64Array;
+  right: Float64Array;
+}
+
+export function projection(industry: ArrayLike<number>, industries: number, styles: ArrayLike<number>[],
+  cap: ArrayLike<number>): Projection {
   const n = industry.length;
   const present = [...new Set(Array.from(industry))].sort((a, b) => a - b);
   const usable = styles.filter((st) => {
@@ -135,11 +144,20 @@ export function projectionMatrix(industry: ArrayLike<number>, industries: number
     for (let bb = 0; bb < p; bb++) s += X[i * p + bb] * G[bb * p + a];
     XG[i * p + a] = s;
   }
+  const XtW = new Float64Array(p * n);
+  for (let i = 0; i < n; i++) for (let a = 0; a < p; a++) XtW[a * n + i] = X[i * p + a] * w[i];
+  return { n, p, left: XG, right: XtW };
+}
+
+/** H itself (n x n, row-major), for checks: left x right. */
+export function projectionMatrix(industry: ArrayLike<number>, industries: number, styles: ArrayLike<number>[],
+  cap: ArrayLike<number>): Float64Array {
+  const { n, p, left, right } = projection(industry, industries, styles, cap);
   const H = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
     let s = 0;
-    for (let a = 0; a < p; a++) s += XG[i * p + a] * X[j * p + a];
-    H[i * n + j] = s * w[j];
+    for (let a = 0; a < p; a++) s += left[i * p + a] * right[a * n + j];
+    H[i * n + j] = s;
   }
   return H;
 }

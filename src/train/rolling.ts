@@ -10,7 +10,7 @@ import {
   type FeaturePanel, type FeatureStore, type SpearmanSelection, readFeaturePanel, spearmanSelect,
 } from "../features/index.js";
 import { type ModelSpec, createModel, imageSpecs } from "../models/index.js";
-import { type StyleExposures, projectionMatrix } from "../risk/index.js";
+import { type Projection, type StyleExposures, projection as projectionOf } from "../risk/index.js";
 import { type Labels, type RollingWindow, type SampleSet, buildSamples, industryIndex, windowDates } from "../dataset/index.js";
 import { type EpochLog, type TrainOptions, predict, trainModel } from "./trainer.js";
 import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
@@ -24,6 +24,11 @@ export interface PipelineData {
 
 export interface RollingOptions {
   sampleStep: number;
+  /**
+   * Training samples on every date, each epoch taking every sampleStep-th date from a different
+   * offset (so successive epochs see different dates), instead of the same every-sampleStep-th dates.
+   */
+  rotateDates?: boolean;
   minListingDays: number;
   spearmanThreshold: number;
   train: Partial<TrainOptions>;
@@ -84,8 +89,8 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
   const factor = new Float64Array(S * D).fill(NaN);
   const specs = imageSpecs(spec);
   const { index: indOf, names: indNames } = industryIndex(panel);
-  const projection = (date: number, samples: { stock: number }[]): Float64Array =>
-    projectionMatrix(samples.map((s) => indOf[s.stock]), indNames.length,
+  const projection = (date: number, samples: { stock: number }[]): Projection =>
+    projectionOf(samples.map((s) => indOf[s.stock]), indNames.length,
       data.styles.values.map((v) => samples.map((s) => { const x = v[s.stock * D + date]; return Number.isFinite(x) ? x : 0; })),
       samples.map((s) => data.styles.cap[s.stock * D + date]));
   const featureNames = data.store.meta.names["10"];
@@ -102,7 +107,9 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
     const K = panels.get(specs[0].d)!.columns.length;
     const mk = (range: RollingWindow["train"], step: number, requireLabel: boolean): SampleSet =>
       buildSamples(panel, panels, specs, data.labels.standardized, range, { step, minListingDays: o.minListingDays, requireLabel });
-    const train = mk(w.train, o.sampleStep, true);
+    // With rotating dates every date is a sample and each epoch takes every sampleStep-th of them.
+    const rotate = o.rotateDates ?? false;
+    const train = mk(w.train, rotate ? 1 : o.sampleStep, true);
     const valid = mk(w.valid, 1, true);
     const test = mk(w.test, 1, false);
     manualSeed(o.train.seed ?? 0);
@@ -110,7 +117,7 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
     const r = trainModel(model, {
       specs, panels, train, valid, target: data.labels.standardized, forward: data.labels.raw, horizon: data.labels.horizon, D,
       projection,
-    }, { ...o.train, checkpointDir: o.outDir ? join(o.outDir, "checkpoints", name, String(i)) : undefined });
+    }, { ...o.train, dateStride: rotate ? o.sampleStep : 1, checkpointDir: o.outDir ? join(o.outDir, "checkpoints", name, String(i)) : undefined });
     trainSeconds += r.seconds;
     const pred = predict(model, { specs, panels }, test.samples);
     test.samples.forEach((s, j) => (factor[s.stock * D + s.date] = pred[j]));

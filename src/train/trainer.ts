@@ -13,7 +13,7 @@ import { Tensor, cat, keep, loadSafetensors, manualSeed, noGrad, optim, saveSafe
 import { Rng } from "../data/index.js";
 import { type FeaturePanel, type Sample, gatherImages } from "../features/index.js";
 import type { AlphaNet, ImageSpec } from "../models/index.js";
-import { neutralizeTensor, projectionTensor } from "../risk/index.js";
+import { type Projection, type ProjectionTensors, neutralizeTensor, projectionTensors } from "../risk/index.js";
 import type { SampleSet } from "../dataset/index.js";
 import { pearson } from "../evaluate/index.js";
 
@@ -30,6 +30,11 @@ export interface TrainOptions {
   /** Strength of the long-sample weights, 0 (plain MSE) to <1. */
   longWeight: number;
   weightDecay: number;
+  /**
+   * Each epoch trains on every dateStride-th training date, from offset (epoch mod dateStride):
+   * successive epochs see different dates at the cost of one. 1: every date, every epoch.
+   */
+  dateStride: number;
   /** Where checkpoints go; with `resume`, an existing checkpoint is continued. */
   checkpointDir?: string;
   resume?: boolean;
@@ -43,7 +48,7 @@ export interface TrainOptions {
 
 export const DEFAULT_TRAIN: TrainOptions = {
   maxEpochs: 90, patience: 10, lrStart: 1e-3, lrEnd: 1e-7, lrEpochs: 90, minBatch: 256, seed: 0, longWeight: 0.5,
-  weightDecay: 0,
+  weightDecay: 0, dateStride: 1,
 };
 
 export interface EpochLog {
@@ -67,8 +72,8 @@ export interface TrainData {
   forward: Float64Array;
   horizon: number;
   D: number;
-  /** The neutralisation projection of a date's samples (n x n, row-major). */
-  projection: (date: number, samples: Sample[]) => Float64Array;
+  /** The neutralisation projection of a date's samples. */
+  projection: (date: number, samples: Sample[]) => Projection;
 }
 
 export interface TrainResult {
@@ -154,6 +159,11 @@ export function validationScore(pred: Float64Array, set: SampleSet, target: Floa
   return { ic: ics.reduce((a, b) => a + b, 0) / Math.max(1, ics.length), sharpe: sd > 0 ? (m / sd) * Math.sqrt(252 / horizon) : 0 };
 }
 
+/** The dates at positions offset, offset + n, ... of a sample set (the samples shared, not copied). */
+function everyNthDate(set: SampleSet, n: number, offset: number): SampleSet {
+  return { samples: set.samples, dates: set.dates.filter((_, i) => i % n === offset), excluded: set.excluded };
+}
+
 /** Whole dates per batch, until at least minBatch samples. */
 function batchesOf(set: SampleSet, minBatch: number, rng: Rng): SampleSet["dates"][] {
   const order = set.dates.map((_, i) => i);
@@ -209,12 +219,18 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     best = loadSafetensors(join(o.checkpointDir, "best.safetensors")).tensors;
     opt.loadStateDict({ step: st.step, lr: st.lr, tensors: loadSafetensors(join(o.checkpointDir, "optimizer.safetensors")).tensors });
   }
-  // Neutralisation projections, one per training date, kept for all epochs.
-  const H = new Map<number, Tensor>();
-  for (const g of data.train.dates) {
-    const n = g.to - g.from;
-    H.set(g.date, keep(projectionTensor(data.projection(g.date, data.train.samples.slice(g.from, g.to)), n)));
-  }
+  // Neutralisation projections, one per training date of an epoch (kept for all epochs when every
+  // epoch has the same dates).
+  const H = new Map<number, ProjectionTensors>();
+  const projectionsFor = (set: SampleSet): void => {
+    for (const P of H.values()) (P.left.dispose(), P.right.dispose());
+    H.clear();
+    for (const g of set.dates) {
+      const P = projectionTensors(data.projection(g.date, set.samples.slice(g.from, g.to)));
+      H.set(g.date, { left: keep(P.left), right: keep(P.right) });
+    }
+  };
+  if (o.dateStride === 1) projectionsFor(data.train);
   const D = data.D;
   let batchesDone = 0;
   for (let epoch = st.epoch; epoch < o.maxEpochs && !st.done; epoch++) {
@@ -224,11 +240,14 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     const rng = new Rng(o.seed * 1000 + epoch + 1);
     opt.lr = schedule.lr(epoch);
     model.train();
-    const batches = batchesOf(data.train, o.minBatch, rng);
+    const trainSet = o.dateStride === 1 ? data.train : everyNthDate(data.train, o.dateStride, epoch % o.dateStride);
+    if (o.dateStride > 1) projectionsFor(trainSet);
+    const batches = batchesOf(trainSet, o.minBatch, rng);
     let lossSum = 0;
+    let samplesSeen = 0;
     batches.forEach((groups, b) => {
       scope(() => {
-        const samples = groups.flatMap((g) => data.train.samples.slice(g.from, g.to));
+        const samples = groups.flatMap((g) => trainSet.samples.slice(g.from, g.to));
         const y = samples.map((s) => data.target[s.stock * D + s.date]);
         const w = new Float64Array(samples.length);
         let at = 0;
@@ -253,6 +272,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
         loss.backward();
         opt.step();
         lossSum += loss.item() * samples.length;
+        samplesSeen += samples.length;
       });
       batchesDone++;
       o.onProgress?.(b + 1, batches.length);
@@ -261,7 +281,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     const pv = predict(model, data, data.valid.samples);
     const score = validationScore(pv, data.valid, data.target, data.forward, D, data.horizon);
     const entry: EpochLog = {
-      epoch, loss: lossSum / Math.max(1, data.train.samples.length), valid_ic: score.ic, valid_sharpe: score.sharpe,
+      epoch, loss: lossSum / Math.max(1, samplesSeen), valid_ic: score.ic, valid_sharpe: score.sharpe,
       lr: opt.lr, seconds: Number(process.hrtime.bigint() - e0) / 1e9,
     };
     st.log.push(entry);
@@ -279,7 +299,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
   }
   model.loadStateDict(best);
   for (const t of best.values()) t.dispose();
-  for (const t of H.values()) t.dispose();
+  for (const P of H.values()) (P.left.dispose(), P.right.dispose());
   opt.dispose();
   return { log: st.log, bestEpoch: st.bestEpoch, bestSharpe: st.bestSharpe, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { DataError, type Panel, loadBars, syntheticMarket } from "../../src/data/index.js";
+import { DataError, type Panel, countFlag, loadBars, syntheticMarket } from "../../src/data/index.js";
 import { FIXTURES, SHARED } from "../helpers.js";
 
 const SP500 = join(SHARED, "data/sp500-2013-2018.csv.gz");
@@ -122,12 +122,13 @@ test("bad mappings say what to fix", async () => {
   await assert.rejects(loadBars(join(FIXTURES, "broken", "nosuch.csv")), /nosuch\.csv: no such file/);
 });
 
-/** Writes a few stocks of a synthetic market in Tushare's and AKShare's own columns and units. */
-function writeVendorFiles(p: Panel, dir: string): { tushare: string; akshare: string } {
+/** Writes a few stocks of a synthetic market in Tushare's, AKShare's and Baostock's own columns and units. */
+function writeVendorFiles(p: Panel, dir: string): { tushare: string; akshare: string; baostock: string } {
   const D = p.calendar.length;
   const F = p.fields;
   const ts = ["ts_code,trade_date,open,high,low,close,vol,amount,turnover_rate"];
   const ak = ["日期,股票代码,开盘,收盘,最高,最低,成交量,成交额,换手率"];
+  const bs = ["date,code,open,high,low,close,preclose,volume,amount,adjustflag,turn,tradestatus,pctChg,isST"];
   for (let s = 0; s < 8; s++) {
     const code = p.stocks[s];
     for (let d = 0; d < 40; d++) {
@@ -136,37 +137,64 @@ function writeVendorFiles(p: Panel, dir: string): { tushare: string; akshare: st
       const [o, h, l, c, v, a, t] = [F.open, F.high, F.low, F.close, F.volume, F.amount, F.turnover].map((x) => x![k]);
       ts.push(`${code.slice(2)}.${code.slice(0, 2)},${p.calendar[d].replace(/-/g, "")},${o},${h},${l},${c},${v / 100},${a / 1000},${t * 100}`);
       ak.push(`${p.calendar[d]},${code.slice(2)},${o},${c},${h},${l},${v / 100},${a},${t * 100}`);
+      // Baostock: sh.600000, volume in shares, amount in CNY, turnover in percent, 0/1 flags.
+      const pc = d > 0 && Number.isFinite(F.close![k - 1]) ? F.close![k - 1] : "";
+      bs.push(`${p.calendar[d]},${code.slice(0, 2).toLowerCase()}.${code.slice(2)},${o},${h},${l},${c},${pc},${v},${a},3,${t * 100},1,,` +
+        `${p.flags.is_st![k]}`);
     }
   }
   const tushare = join(dir, "tushare.csv");
   const akshare = join(dir, "akshare.csv");
   writeFileSync(tushare, ts.join("\n") + "\n");
   writeFileSync(akshare, ak.join("\n") + "\n");
-  return { tushare, akshare };
+  const baostock = join(dir, "baostock.csv");
+  writeFileSync(baostock, bs.join("\n") + "\n");
+  return { tushare, akshare, baostock };
 }
 
-test("Tushare and AKShare files of the same numbers in their own units load to the same panel", async () => {
+test("Tushare, AKShare and Baostock files of the same numbers in their own units load to the same panel", async () => {
   const m = syntheticMarket({ stocks: 12, start: "2019-01-01", end: "2019-04-01", seed: 3 });
+  // An ST spell over days 5-14 for a written stock that trades on them, so that Baostock's isST has ones.
+  const D0 = m.panel.calendar.length;
+  const traded = (k: number): boolean => Number.isFinite(m.panel.fields.close![k]) && m.panel.fields.volume![k] > 0;
+  const spell = [0, 1, 2, 3, 4, 5, 6, 7].find((s) => [5, 6, 7, 8, 9, 10, 11, 12, 13, 14].every((d) => traded(s * D0 + d)))!;
+  for (let d = 5; d < 15; d++) m.panel.flags.is_st![spell * D0 + d] = 1;
   const files = writeVendorFiles(m.panel, mkdtempSync(join(tmpdir(), "alphanet-vendor-")));
   const a = await loadBars(files.tushare, { preset: "tushare" });
-  const b = await loadBars(files.akshare, { preset: "akshare" });
-  assert.deepEqual(a.panel.stocks, b.panel.stocks);
-  assert.deepEqual(a.panel.calendar, b.panel.calendar);
   assert.ok(a.quality.conversions.some((c) => c.field === "volume" && c.factor === 100));
-  for (const f of ["open", "high", "low", "close", "volume", "amount", "turnover", "vwap"] as const) {
-    const x = a.panel.fields[f]!;
-    const y = b.panel.fields[f]!;
-    for (let k = 0; k < x.length; k++) {
-      if (Number.isNaN(x[k])) assert.ok(Number.isNaN(y[k]), `${f}[${k}]`);
-      else assert.ok(Math.abs(x[k] - y[k]) <= 1e-9 * Math.abs(x[k]), `${f}[${k}]: ${x[k]} vs ${y[k]}`);
+  for (const [name, other] of [["akshare", files.akshare], ["baostock", files.baostock]] as const) {
+    const b = await loadBars(other, { preset: name });
+    assert.deepEqual(a.panel.stocks, b.panel.stocks, name);
+    assert.deepEqual(a.panel.calendar, b.panel.calendar, name);
+    for (const f of ["open", "high", "low", "close", "volume", "amount", "turnover", "vwap"] as const) {
+      const x = a.panel.fields[f]!;
+      const y = b.panel.fields[f]!;
+      for (let k = 0; k < x.length; k++) {
+        if (Number.isNaN(x[k])) assert.ok(Number.isNaN(y[k]), `${name} ${f}[${k}]`);
+        else assert.ok(Math.abs(x[k] - y[k]) <= 1e-9 * Math.abs(x[k]), `${name} ${f}[${k}]: ${x[k]} vs ${y[k]}`);
+      }
     }
+    assert.deepEqual(b.panel.flags.is_suspended, a.panel.flags.is_suspended, name);
+    if (name === "akshare") assert.deepEqual(b.panel.flags, a.panel.flags);
   }
-  assert.deepEqual(a.panel.flags, b.panel.flags);
+  // Baostock's isST column is read (Tushare's daily has none: no stock is ST there), cell for cell.
+  const b = await loadBars(files.baostock, { preset: "baostock" });
+  assert.ok(b.quality.conversions.some((c) => c.field === "turnover" && c.factor === 0.01));
+  const D = b.panel.calendar.length;
+  let st = 0;
+  b.panel.stocks.forEach((code, s) => b.panel.calendar.forEach((date, d) => {
+    if (!Number.isFinite(b.panel.fields.close![s * D + d])) return;
+    const k0 = m.panel.stocks.indexOf(code) * D0 + m.panel.calendar.indexOf(date);
+    assert.equal(b.panel.flags.is_st![s * D + d], m.panel.flags.is_st![k0], `${code} ${date}`);
+    st += b.panel.flags.is_st![s * D + d];
+  }));
+  assert.equal(countFlag(a.panel.flags.is_st), 0);
   // and in canonical units: volume in shares, as the generator made it
   const s = a.panel.stocks.indexOf(m.panel.stocks[0]);
   const d = a.panel.calendar.indexOf(m.panel.calendar[5]);
   const orig = m.panel.fields.volume![5];
   if (orig > 0) assert.ok(Math.abs(a.panel.fields.volume![s * a.panel.calendar.length + d] - orig) < 1e-6);
+  assert.ok(st >= 10, `${st} ST cells read, 10 written in the spell`);
 });
 
 test("CSV, gzip CSV, TSV and Parquet of the same bars, sorted by stock or by date, load to one panel that equals a naive pivot", async () => {

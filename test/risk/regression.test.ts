@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, SYNTHETIC_QUICK, syntheticMarket } from "../../src/data/index.js";
-import { crossSectionalRegression, dailyReturns, neutralizePanel, projectionMatrix, solveSymmetric, styleExposures } from "../../src/risk/index.js";
+import { crossSectionalRegression, dailyReturns, neutralizePanel, neutralizeTensor, projection, projectionMatrix, projectionTensors, solveSymmetric, styleExposures } from "../../src/risk/index.js";
+import { tensor } from "../../src/engine/index.js";
 import { industryIndex } from "../../src/dataset/index.js";
 import { pearson } from "../../src/evaluate/index.js";
 
@@ -171,4 +172,19 @@ test("neutralizePanel: on every date the residual is orthogonal (weights sqrt ca
     if (usable < 3) undefinedExposure += usable;
   }
   assert.equal(noExposure, undefinedExposure);
+});
+
+test("the projection's two factors give the same neutralised batch as the n x n matrix, in the loss's tensors", () => {
+  const rng = new Rng(4);
+  const p = randomProblem(rng, 60, 5, 4);
+  const P = projection(p.industry, 5, p.styles, p.cap);
+  assert.equal(P.p, 5 + 4, "industries present and styles");
+  const H = projectionMatrix(p.industry, 5, p.styles, p.cap);
+  const n = p.y.length;
+  const viaTensors = neutralizeTensor(tensor(Float32Array.from(p.y)), projectionTensors(P)).toArray() as Float32Array;
+  for (let i = 0; i < n; i++) {
+    let hy = 0;
+    for (let j = 0; j < n; j++) hy += H[i * n + j] * p.y[j];
+    assert.ok(Math.abs(viaTensors[i] - (p.y[i] - hy)) < 1e-6, `${i}: ${viaTensors[i]} vs ${p.y[i] - hy}`);
+  }
 });

@@ -44,7 +44,8 @@ function tinyData(kind: ModelKind, S = 24, D = 60, K = 6, seed = 1): TrainData {
     specs, panels, train: set(40, 50), valid: set(52, 58), target, forward: target, horizon: 1, D,
     // Neutralisation against the constant only (the real one includes it through the industries):
     // the loss sees demeaned predictions, so V4's Leaky ReLU output can sit on its linear side.
-    projection: (_d, samples) => new Float64Array(samples.length * samples.length).fill(1 / samples.length),
+    projection: (_d, samples) => ({ n: samples.length, p: 1, left: new Float64Array(samples.length).fill(1),
+      right: new Float64Array(samples.length).fill(1 / samples.length) }),
   };
 }
 
