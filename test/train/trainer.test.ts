@@ -104,5 +104,21 @@ test("the same seed gives the same weights; a crash mid-epoch resumed from the c
   assert.deepEqual(resumed, a);
 });
 
+test("dateStride: epoch e trains on the dates at positions e, e + n, ... (mod n): n epochs cover every date once", () => {
+  const data = tinyData("v1");
+  const dates = data.train.dates.map((g) => g.date);
+  const seen: number[][] = [];
+  let current: number[] = [];
+  const projection = data.projection;
+  data.projection = (d, samples) => (current.push(d), projection(d, samples));
+  manualSeed(0);
+  const r = trainModel(createModel({ kind: "v1" }, 6), data, {
+    maxEpochs: 3, patience: 100, minBatch: 24, seed: 0, dateStride: 3, onEpoch: () => (seen.push(current), (current = [])),
+  });
+  assert.equal(r.log.length, 3);
+  seen.forEach((used, e) => assert.deepEqual(used, dates.filter((_, i) => i % 3 === e), `epoch ${e}`));
+  assert.deepEqual(seen.flat().sort((x, y) => x - y), dates);
+});
+
 import { imagesFor } from "../../src/train/index.js";
 const tinyImports = { imagesFor };
