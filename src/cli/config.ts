@@ -42,7 +42,12 @@ export const ConfigSchema = z.object({
   }).strict().default(DEFAULT_SCHEDULE),
   horizon: z.number().int().min(1).max(60).default(10),
   sampleStep: z.number().int().min(1).max(60).default(5),
-  /** Each epoch trains on every sampleStep-th date from a different offset (successive epochs see different dates). */
+  /**
+   * Each epoch trains on every sampleStep-th date from the next offset, so successive epochs see
+   * different dates at the cost of one (false: the same dates every epoch). On the default demo
+   * market V4's 2019 IC rose from 0.045 to 0.063 at equal cost (with fixed dates it memorised them);
+   * on the quick market it read 0.077 against 0.098, within the noise of its 24 test dates.
+   */
   rotateDates: z.boolean().default(false),
   minListingDays: z.number().int().min(0).default(60),
   features: z.object({
@@ -125,7 +130,7 @@ export function merge(base: Record<string, unknown>, over: Record<string, unknow
 export const DEMO_PRESETS: Record<string, Record<string, unknown>> = {
   default: {
     data: { synthetic: { stocks: 200, start: "2016-01-01", end: "2021-06-01", indexSize: 80 } },
-    sampleStep: 10, train: { maxEpochs: 4, patience: 2 }, features: { windows: [5, 10, 20] },
+    sampleStep: 10, rotateDates: true, train: { maxEpochs: 4, patience: 2 }, features: { windows: [5, 10, 20] },
   },
   quick: {
     data: { synthetic: { stocks: 100, start: "2017-06-01", end: "2020-12-31", indexSize: 40 } },
