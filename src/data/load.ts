@@ -33,11 +33,14 @@ export const CLEANING_RULES = {
 /** Loads a long bar file into a cleaned Panel and the report that accounts for every row. */
 export async function loadBars(path: string, o: LoadOptions = {}): Promise<{ panel: Panel; quality: QualityReport }> {
   if (!existsSync(path)) throw new DataError(path, "no such file");
-  if (statSync(path).isDirectory()) throw new DataError(path, "is a folder; for a Qlib data directory use loadQlib");
-  if (statSync(path).size === 0) throw new DataError(path, "empty file: expected a header line and rows of daily bars");
-  const read = await readInWorker(path, o);
-  return buildPanel(read.columns, read.market, read.instruments, o, read.quality);
+  const st = statSync(path);
+  if (st.isDirectory()) throw new DataError(path, "is a folder; for a Qlib data directory use loadQlib");
+  if (st.size === 0) throw new DataError(path, "empty file: expected a header line and rows of daily bars");
+  return buildPanel(await readInWorker(path, o), o);
 }
+
+/** The reader thread's young generation (MiB): small, so that DuckDB's chunks go as they are used. */
+const READER_YOUNG_MB = 2;
 
 /**
  * DuckDB reads in a worker thread with a small young generation. Each result chunk it hands over
@@ -63,9 +66,6 @@ async function readInWorker(path: string, o: LoadOptions): Promise<SourceRows> {
   }
 }
 
-/** The reader thread's young generation (MiB): small, so that DuckDB's chunks go as they are used. */
-export const READER_YOUNG_MB = 2;
-
 /** What the reader thread sends back: the rows, or the error (a DataError's parts to rebuild it). */
 export type ReaderReply = { rows: SourceRows } | {
   error: { message: string; dataError?: { file: string; reason: string; line?: number; column?: string } };
@@ -76,8 +76,8 @@ export type ReaderReply = { rows: SourceRows } | {
  * phase is its own function: V8 optimises a small function's loop at once, where one large one was
  * compiled and thrown away several times (0.3 s each), its loops meanwhile boxing every double.
  */
-function buildPanel(c: Columns, market: Market, inst: Instruments | undefined, o: LoadOptions,
-  quality: QualityReport): { panel: Panel; quality: QualityReport } {
+function buildPanel(read: SourceRows, o: LoadOptions): { panel: Panel; quality: QualityReport } {
+  const { columns: c, market, instruments: inst, quality } = read;
   const { calendar, stocks } = c;
   const S = stocks.length;
   const D = calendar.length;
@@ -177,13 +177,15 @@ function pivotBlock(pv: Pivot, c: Columns, b: number): void {
   const stockIdx = c.stockIdx[b];
   const dateIdx = c.dateIdx[b];
   const m = Math.min(c.blockRows, c.rows - b * c.blockRows);
-  const where = (i: number, s: number, d: number): string => `line ${b * c.blockRows + i + 2} (${pv.stocks[s]} ${pv.calendar[d]})`;
+  // Line numbers count the header: row 0 is line 2.
+  const line = (i: number): string => `line ${b * c.blockRows + i + 2}`;
+  const where = (i: number, s: number, d: number): string => `${line(i)} (${pv.stocks[s]} ${pv.calendar[d]})`;
   for (let i = 0; i < m; i++) {
     const s = stockIdx[i];
     const d = dateIdx[i];
     if (s < 0 || d < 0) {
       count(quality.rowsDropped, "missing_key");
-      example(quality, "missing_key", `line ${b * c.blockRows + i + 2}`);
+      example(quality, "missing_key", line(i));
       continue;
     }
     const cell = s * D + d;

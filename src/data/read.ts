@@ -97,9 +97,8 @@ function csvHead(path: string): { names: string[]; first: string[] } | null {
 
 /**
  * Rows are kept in blocks of ROW_BLOCK rows per column, filled in place as DuckDB's chunks arrive:
- * no chunk-sized pieces to join at the end (which held every row twice), and each block (512 KiB of
- * doubles) is mapped and unmapped by the allocator on its own, so the pages go back to the system
- * when the rows do. Row i is at [i >>> ROW_SHIFT][i & ROW_MASK].
+ * no chunk-sized pieces to join at the end (which held every row twice), and no guess of the row
+ * count. Row i is at [i >>> ROW_SHIFT][i & ROW_MASK].
  */
 const ROW_SHIFT = 16;
 const ROW_BLOCK = 1 << ROW_SHIFT;
@@ -113,6 +112,9 @@ interface RowColumns {
   rows: number;
   /** Days since 1970 (NO_DAY: no date), in blocks. */
   day: Int32Array[];
+  /** The first and last day seen (Infinity, -Infinity: none). */
+  firstDay: number;
+  lastDay: number;
   /** Index into `codes` (NO_CODE: no code), in blocks. */
   code: Int32Array[];
   /** Distinct codes in order of first appearance, and the first non-empty industry given for each. */
@@ -143,6 +145,8 @@ async function readRows(con: DuckDBConnection, sql: string, nNum: number): Promi
   };
   const dayTmp = new Float64Array(ROW_BLOCK);
   let prevCode = NO_CODE;
+  let firstDay = Infinity;
+  let lastDay = -Infinity;
   let n = 0;
   for (;;) {
     const chunk = await res.fetchChunk();
@@ -184,13 +188,22 @@ async function readRows(con: DuckDBConnection, sql: string, nNum: number): Promi
       }
       doubles(chunk.getColumnVector(0), from, m, dayTmp, 0);
       const dayB = day[b];
-      for (let j = 0; j < m; j++) dayB[at + j] = dayTmp[j] === dayTmp[j] ? dayTmp[j] : NO_DAY;
+      for (let j = 0; j < m; j++) {
+        const d = dayTmp[j];
+        if (d !== d) {
+          dayB[at + j] = NO_DAY;
+          continue;
+        }
+        dayB[at + j] = d;
+        if (d < firstDay) firstDay = d;
+        if (d > lastDay) lastDay = d;
+      }
       for (let k = 0; k < nNum; k++) doubles(chunk.getColumnVector(3 + k), from, m, num[k][b], at);
       from += m;
       n += m;
     }
   }
-  return { rows: n, day, code, codes, industry, num };
+  return { rows: n, day, firstDay, lastDay, code, codes, industry, num };
 }
 
 /** SQL that parses a text date in YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD form; NULL if unparsable. */
@@ -415,14 +428,8 @@ async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, 
   if (r.rows === 0) throw new DataError(path, "no data rows after the header");
 
   // Keys as small integers: the calendar (days since 1970, sorted) and the stocks (codes normalised, sorted).
-  let lo = Infinity;
-  let hi = -Infinity;
-  forEachRow(r.rows, (b, j) => {
-    const d = r.day[b][j];
-    if (d === NO_DAY) return;
-    if (d < lo) lo = d;
-    if (d > hi) hi = d;
-  });
+  const lo = r.firstDay;
+  const hi = r.lastDay;
   const present = new Uint8Array(Number.isFinite(lo) ? hi - lo + 1 : 0);
   forEachRow(r.rows, (b, j) => {
     const d = r.day[b][j];
@@ -455,11 +462,8 @@ async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, 
   });
   const instruments = o.instruments ? await loadInstruments(con, o.instruments, norm) : undefined;
   const num = new Map<SourceColumn, Float64Array[]>(numericCols.map((c, i) => [c, r.num[i]]));
-  const columns = { rows: r.rows, blockRows: ROW_BLOCK, dateIdx: r.day, stockIdx: r.code, num, calendar, stocks, industryOf };
-  // The blocks now belong to `columns` alone, which the pivot empties when done with them.
-  r.day = r.code = [];
-  r.num = [];
-  return { columns, market, instruments, quality };
+  return { columns: { rows: r.rows, blockRows: ROW_BLOCK, dateIdx: r.day, stockIdx: r.code, num, calendar, stocks, industryOf },
+    market, instruments, quality };
 }
 
 /** Row i is (block i >>> ROW_SHIFT, offset i & ROW_MASK); f runs over the rows in order. */

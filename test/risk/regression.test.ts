@@ -6,6 +6,12 @@ import { tensor } from "../../src/engine/index.js";
 import { industryIndex } from "../../src/dataset/index.js";
 import { pearson } from "../../src/evaluate/index.js";
 
+/** H y for an n x n row-major H, by a plain loop (the reference). */
+function applyMatrix(H: Float64Array, y: number[]): number[] {
+  const n = y.length;
+  return y.map((_, i) => y.reduce((s, yj, j) => s + H[i * n + j] * yj, 0));
+}
+
 function randomProblem(rng: Rng, n: number, I: number, K: number) {
   const industry = Array.from({ length: n }, (_, i) => (i < I ? i : rng.int(I)));
   const styles = Array.from({ length: K }, () => Array.from({ length: n }, () => rng.normal()));
@@ -72,13 +78,8 @@ test("without the constraint (a single industry) it is plain WLS; the projection
   const rng = new Rng(9);
   const p = randomProblem(rng, 80, 1, 3);
   const r = crossSectionalRegression(p);
-  const H = projectionMatrix(p.industry, 1, p.styles, p.cap);
-  const n = p.y.length;
-  for (let i = 0; i < n; i++) {
-    let hy = 0;
-    for (let j = 0; j < n; j++) hy += H[i * n + j] * p.y[j];
-    assert.ok(Math.abs(p.y[i] - hy - r.residual[i]) < 1e-12);
-  }
+  const Hy = applyMatrix(projectionMatrix(p.industry, 1, p.styles, p.cap), p.y);
+  p.y.forEach((y, i) => assert.ok(Math.abs(y - Hy[i] - r.residual[i]) < 1e-12));
   assert.equal(r.industry[0], 0);
 });
 
@@ -179,12 +180,7 @@ test("the projection's two factors give the same neutralised batch as the n x n 
   const p = randomProblem(rng, 60, 5, 4);
   const P = projection(p.industry, 5, p.styles, p.cap);
   assert.equal(P.p, 5 + 4, "industries present and styles");
-  const H = projectionMatrix(p.industry, 5, p.styles, p.cap);
-  const n = p.y.length;
+  const Hy = applyMatrix(projectionMatrix(p.industry, 5, p.styles, p.cap), p.y);
   const viaTensors = neutralizeTensor(tensor(Float32Array.from(p.y)), projectionTensors(P)).toArray() as Float32Array;
-  for (let i = 0; i < n; i++) {
-    let hy = 0;
-    for (let j = 0; j < n; j++) hy += H[i * n + j] * p.y[j];
-    assert.ok(Math.abs(viaTensors[i] - (p.y[i] - hy)) < 1e-6, `${i}: ${viaTensors[i]} vs ${p.y[i] - hy}`);
-  }
+  p.y.forEach((y, i) => assert.ok(Math.abs(viaTensors[i] - (y - Hy[i])) < 1e-6, `${i}: ${viaTensors[i]} vs ${y - Hy[i]}`));
 });
