@@ -44,6 +44,7 @@ const RUN_OPTIONS = {
   costs: { type: "string" },
   seed: { type: "string" },
   threads: { type: "string" },
+  jobs: { type: "string" },
   out: { type: "string" },
   resume: { type: "boolean" },
   quick: { type: "boolean" },
@@ -62,7 +63,7 @@ const RUN_HELP = `options (flags override the configuration file):
   --models v1,v3,v4        models to train (v1, v2, v3, v4)       --ablations   also V4's chapter-4 ablations
   --train-start DATE --test-start DATE --test-end DATE --retrain-months N
   --sample-step K          training samples every K days        --max-epochs N   --horizon H
-  --costs paper|realistic  --seed N   --threads N   --out DIR   --resume`;
+  --costs paper|realistic  --seed N   --threads N   --jobs N   --out DIR   --resume`;
 
 function num(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -118,6 +119,7 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
     evaluate: { costs: s("costs") },
     seed: num("seed", s("seed")),
     threads: num("threads", s("threads")),
+    jobs: num("jobs", s("jobs")),
     out: s("out"),
     resume: values.resume,
   };
@@ -289,6 +291,9 @@ try {
   if (err.name === "UsageError" || err.name === "DataError") {
     console.error(`alphanet: ${err.message}`);
     process.exitCode = 2;
+  } else if (err.name === "WorkerError") {
+    console.error(`alphanet: ${err.message}`);
+    process.exitCode = 1;
   } else {
     throw e;
   }

@@ -8,17 +8,20 @@ import { join, resolve } from "node:path";
 import { type Panel, type QualityReport, forwardIC, loadBars, loadQlib, syntheticMarket } from "../data/index.js";
 import { buildFeatureStore } from "../features/index.js";
 import { neutralizePanel, styleExposures } from "../risk/index.js";
-import { industryIndex, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
+import { type RollingWindow, industryIndex, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
-import { PanelCache, type RollingResult, runRolling } from "../train/index.js";
+import {
+  PanelCache, type PipelineData, type RollingOptions, type RollingResult, type TrainOptions, runRolling,
+} from "../train/index.js";
 import {
   DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, enhanceIndex, icDecay, icTest, stratify, styleExposure,
 } from "../evaluate/index.js";
 import { setNumThreads, torchVersion } from "../engine/index.js";
 import type { Config } from "./config.js";
 import { UsageError } from "./config.js";
-import { type Progress, progressBar } from "./progress.js";
+import { type Progress, epochLine, progressBar } from "./progress.js";
 import { type ReportModel, chartPngs, renderReport } from "../report/index.js";
+import { trainInWorkers } from "./jobs.js";
 
 /** A model's evaluation: what the report renders, with the rolling training behind it. */
 export interface ModelEvaluation extends Omit<ReportModel, "rolling"> {
@@ -71,6 +74,57 @@ function csv(rows: (string | number)[][]): string {
   return rows.map((r) => r.map(cell).join(",")).join("\n") + "\n";
 }
 
+/** What every stage after loading reads: the data, its schedule, features, risk model and labels. */
+export interface PreparedRun extends PipelineData {
+  quality: QualityReport;
+  oracle?: Float64Array;
+  windows: RollingWindow[];
+}
+
+/**
+ * Loads the data and derives the schedule, the feature store (built once, then read from its
+ * cache), the style exposures and the labels: the same in the run and in each training worker.
+ */
+export async function prepareRun(cfg: Config, log: (s: string) => void, progress?: Progress): Promise<PreparedRun> {
+  const { panel, quality, oracle } = await loadData(cfg, log);
+  log(`data: ${panel.stocks.length} stocks x ${panel.calendar.length} dates, ${quality.rowsKept} of ${quality.rowsIn} rows kept`);
+  const windows = (() => {
+    try {
+      return rollingWindows(panel.calendar, { ...cfg.schedule, horizon: cfg.horizon });
+    } catch (e) {
+      throw new UsageError(`schedule: ${(e as Error).message}`);
+    }
+  })();
+  log(`schedule: ${windows.length} test windows: ${windows.map((w) => w.name).join(", ")}`);
+  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), cfg.features.windows.includes(10)
+    ? { windows: cfg.features.windows, standardize: cfg.features.standardize }
+    : { windows: [...new Set([...cfg.features.windows, 10])].sort((a, b) => a - b), standardize: cfg.features.standardize },
+  (done, total) => progress?.update(done, total));
+  progress?.done();
+  log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
+  const styles = styleExposures(panel);
+  const labels = makeLabels(panel, styles, cfg.horizon);
+  return { panel, quality, oracle, windows, store, styles, labels };
+}
+
+/** The models a run trains, by name: the configured ones, then the ablations; V4's settings applied. */
+export function modelSpecs(cfg: Config): [string, ModelSpec][] {
+  const withV4 = (spec: ModelSpec): ModelSpec => (spec.kind === "v4" ? { kind: "v4", v4: { ...cfg.v4, ...spec.v4 } } : spec);
+  return [
+    ...cfg.models.map((m) => [m, { kind: m }] as [string, ModelSpec]),
+    ...(cfg.ablations ? Object.entries(ABLATIONS) : []),
+  ].map(([name, spec]) => [name, withV4(spec)]);
+}
+
+/** The rolling options a configuration gives (hooks for logs and progress added by the caller). */
+export function rollingOptions(cfg: Config, hooks: Pick<TrainOptions, "onEpoch" | "onProgress"> = {}): RollingOptions {
+  return {
+    sampleStep: cfg.sampleStep, rotateDates: cfg.rotateDates, minListingDays: cfg.minListingDays,
+    spearmanThreshold: cfg.features.spearmanThreshold, outDir: cfg.out,
+    train: { ...cfg.train, seed: cfg.seed, resume: cfg.resume, ...hooks },
+  };
+}
+
 export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void; progress?: boolean } = {}): Promise<RunResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
   setNumThreads(cfg.threads);
@@ -83,46 +137,34 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
 
-  const { panel, quality, oracle } = await loadData(cfg, log);
-  const S = panel.stocks.length, D = panel.calendar.length;
-  log(`data: ${S} stocks x ${D} dates, ${quality.rowsKept} of ${quality.rowsIn} rows kept`);
-  const windows = (() => {
-    try {
-      return rollingWindows(panel.calendar, { ...cfg.schedule, horizon: cfg.horizon });
-    } catch (e) {
-      throw new UsageError(`schedule: ${(e as Error).message}`);
-    }
-  })();
-  log(`schedule: ${windows.length} test windows: ${windows.map((w) => w.name).join(", ")}`);
   const bar = (label: string): Progress => progressBar(label, opts.progress ?? process.stderr.isTTY === true);
-  const fb = bar("features");
-  const store = buildFeatureStore(panel, join(outDir, "cache", "features"), cfg.features.windows.includes(10)
-    ? { windows: cfg.features.windows, standardize: cfg.features.standardize }
-    : { windows: [...new Set([...cfg.features.windows, 10])].sort((a, b) => a - b), standardize: cfg.features.standardize },
-  (done, total) => fb.update(done, total));
-  fb.done();
-  log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
-  const styles = styleExposures(panel);
-  const labels = makeLabels(panel, styles, cfg.horizon);
-  const cache = new PanelCache(store);
-  const specs: [string, ModelSpec][] = [
-    ...cfg.models.map((m) => [m, { kind: m }] as [string, ModelSpec]),
-    ...(cfg.ablations ? Object.entries(ABLATIONS) : []),
-  ];
+  const prepared = await prepareRun(cfg, log, bar("features"));
+  const { panel, quality, oracle, windows, store, styles, labels } = prepared;
+  const S = panel.stocks.length, D = panel.calendar.length;
+  const specs = modelSpecs(cfg);
+  const trained = new Map<string, RollingResult>();
+  if (cfg.jobs > 1) {
+    for (const r of await trainInWorkers(cfg, specs, windows, { log, progress: bar(`train (${cfg.jobs} jobs)`) })) trained.set(r.name, r);
+  } else {
+    const cache = new PanelCache(store);
+    for (const [name, spec] of specs) {
+      const tb = bar(`train ${name}`);
+      trained.set(name, runRolling(name, spec, prepared, windows, cache, {
+        ...rollingOptions(cfg, {
+          onProgress: (d, t) => tb.update(d, t),
+          onEpoch: (e) => { tb.done(); log(`${name}: ${epochLine(e)}`); },
+        }),
+        onWindow: (w, i, n) => log(`${name}: window ${i + 1}/${n} (${w.name})`),
+      }));
+      tb.done();
+    }
+  }
   const evaluations: ModelEvaluation[] = [];
   const costs = costsOf(cfg.evaluate.costs);
   const sizeIdx = styles.names.indexOf("size");
   const industries = industryIndex(panel);
-  for (const [name, spec] of specs) {
-    const tb = bar(`train ${name}`);
-    const rolling = runRolling(name, spec, { panel, store, styles, labels }, windows, cache, {
-      sampleStep: cfg.sampleStep, rotateDates: cfg.rotateDates, minListingDays: cfg.minListingDays, spearmanThreshold: cfg.features.spearmanThreshold,
-      outDir, train: { ...cfg.train, seed: cfg.seed, resume: cfg.resume,
-        onProgress: (d, t) => tb.update(d, t),
-        onEpoch: (e) => { tb.done(); log(`${name}: epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, valid IC ${e.valid_ic.toFixed(4)}, valid Sharpe ${e.valid_sharpe.toFixed(2)}, lr ${e.lr.toExponential(2)}, ${e.seconds.toFixed(1)} s`); } },
-      onWindow: (w, i, n) => log(`${name}: window ${i + 1}/${n} (${w.name})`),
-    });
-    tb.done();
+  for (const [name] of specs) {
+    const rolling = trained.get(name)!;
     const ev = await evaluate(name, rolling.factor, rolling.trainSeconds);
     ev.rolling = rolling;
     const neutral = neutralizePanel(rolling.factor, styles, industries, S, D).residual;
@@ -163,7 +205,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
     style_exposure: e.styleExposure, train_seconds: e.trainSeconds,
     neutralised: e.neutral ? { ic_mean: e.neutral.ic, rank_ic_mean: e.neutral.rankIc, style_exposure: e.neutral.styleExposure } : undefined,
     windows: e.rolling?.windows.map((w) => ({ window: w.window, best_epoch: w.bestEpoch, epochs: w.log.length, seconds: w.seconds,
-      kept_features: w.selection?.kept ?? null, samples: w.samples })),
+      kept_features: w.selection?.kept ?? null, samples: w.samples, attention: w.attention })),
   });
   const metrics: Record<string, unknown> = {
     models: Object.fromEntries(evaluations.map((e) => [e.name, summarizeModel(e)])),

@@ -4,7 +4,7 @@
  * encoder layers per auxiliary image added as a residual, BatchNorm, attention pooling scored from
  * the Bi-LSTM states, one Leaky-ReLU output neuron.
  */
-import { Tensor, cat, nn, scope } from "../engine/index.js";
+import { Tensor, cat, nn, noGrad, scope } from "../engine/index.js";
 import { normalizeFeatures } from "./baselines.js";
 
 export interface AlphaNetV4Config {
@@ -94,27 +94,52 @@ export class AlphaNetV4 extends nn.Module {
 
   /** images: [primary (d = 10), ...auxiliaries], each [B, T, K]. Returns [B]. */
   forward(images: Tensor[]): Tensor {
+    return scope(() => {
+      const { h, z } = this.#encode(images);
+      // 5. Attention pooling scored from the Bi-LSTM states
+      const pooled = this.config.attention ? this.#attention(h).mul(z).sum(1) : z.mean(1);
+      // 6. One neuron, Leaky ReLU
+      return this.out.forward(pooled).leakyRelu(this.config.leakySlope).squeeze(-1);
+    });
+  }
+
+  /**
+   * The attention weights a_t averaged over the samples [T] (uniform 1/T without attention): how
+   * far back the pooled state looks. Evaluated as in prediction (eval mode, no gradient).
+   */
+  attentionProfile(images: Tensor[]): number[] {
+    const T = images[0].shape[1];
+    if (!this.config.attention) return new Array<number>(T).fill(1 / T);
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      return noGrad(() => scope(() => this.#attention(this.#encode(images).h).mean(0).squeeze(-1).toList()));
+    } finally {
+      this.train(wasTraining);
+    }
+  }
+
+  /** Steps 1-4: the Bi-LSTM states h and the residual sum z, both [B, T, 2K]. */
+  #encode(images: Tensor[]): { h: Tensor; z: Tensor } {
     const c = this.config;
     if (images.length !== c.auxImages + 1)
       throw new Error(`AlphaNetV4 takes ${c.auxImages + 1} images (primary + ${c.auxImages} auxiliary), got ${images.length}`);
-    return scope(() => {
-      // 1. BatchNorm over the features of each image. The copy to contiguous memory pays for itself
-      //    many times: linear layers' backward over a strided input takes a slow path (measured 20x
-      //    on the Transformer's projections).
-      const xs = images.map((x, i) => normalizeFeatures(this.bnIn.at(i), x));
-      // 2. Bi-LSTM over the primary image, dropout 0.2
-      const [hRaw] = this.lstm.forward(xs[0]);
-      const h = this.drop.forward(hRaw);
-      // 3-4. Transformer residual from the auxiliary images, then BatchNorm
-      let z = h;
-      this.aux.items.forEach((branch, i) => (z = z.add(branch.forward(xs[i + 1]))));
-      z = this.bnRes.forward(z.transpose(1, 2)).transpose(1, 2);
-      // 5. Attention pooling scored from the Bi-LSTM states
-      const pooled = c.attention
-        ? this.attV.forward((this.attW ? this.attW.forward(h) : h).tanh()).softmax(1).mul(z).sum(1)
-        : z.mean(1);
-      // 6. One neuron, Leaky ReLU
-      return this.out.forward(pooled).leakyRelu(c.leakySlope).squeeze(-1);
-    });
+    // 1. BatchNorm over the features of each image. The copy to contiguous memory pays for itself
+    //    many times: linear layers' backward over a strided input takes a slow path (measured 20x
+    //    on the Transformer's projections).
+    const xs = images.map((x, i) => normalizeFeatures(this.bnIn.at(i), x));
+    // 2. Bi-LSTM over the primary image, dropout 0.2
+    const [hRaw] = this.lstm.forward(xs[0]);
+    const h = this.drop.forward(hRaw);
+    // 3-4. Transformer residual from the auxiliary images, then BatchNorm
+    let z = h;
+    this.aux.items.forEach((branch, i) => (z = z.add(branch.forward(xs[i + 1]))));
+    z = this.bnRes.forward(z.transpose(1, 2)).transpose(1, 2);
+    return { h, z };
+  }
+
+  /** a_t = softmax_t(v . tanh(W h_t + b)), [B, T, 1]. */
+  #attention(h: Tensor): Tensor {
+    return this.attV.forward((this.attW ? this.attW.forward(h) : h).tanh()).softmax(1);
   }
 }

@@ -4,15 +4,15 @@
  * window out of sample, and stitch the windows into one prediction panel: the factor.
  */
 import { join } from "node:path";
-import { manualSeed, saveModel } from "../engine/index.js";
+import { manualSeed, saveModel, scope } from "../engine/index.js";
 import type { Panel } from "../data/index.js";
 import {
   type FeaturePanel, type FeatureStore, type SpearmanSelection, readFeaturePanel, spearmanSelect,
 } from "../features/index.js";
-import { type ModelSpec, createModel, imageSpecs } from "../models/index.js";
+import { AlphaNetV4, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
 import { type Projection, type StyleExposures, projection as projectionOf } from "../risk/index.js";
 import { type Labels, type RollingWindow, type SampleSet, buildSamples, industryIndex, windowDates } from "../dataset/index.js";
-import { type EpochLog, type TrainOptions, predict, trainModel } from "./trainer.js";
+import { type EpochLog, type TrainOptions, imagesFor, predict, trainModel } from "./trainer.js";
 import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
 
 export interface PipelineData {
@@ -44,6 +44,8 @@ export interface WindowResult {
   log: EpochLog[];
   bestEpoch: number;
   seconds: number;
+  /** V4: the attention weights over the T steps (oldest first), averaged over test samples. */
+  attention?: number[];
 }
 
 export interface RollingResult {
@@ -82,11 +84,27 @@ export function selectFeatures(cache: PanelCache, data: PipelineData, w: Rolling
   return spearmanSelect(full, data.panel.calendar, { from: w.train.from, to: w.train.to, seed, threshold });
 }
 
-export function runRolling(name: string, spec: ModelSpec, data: PipelineData, windows: RollingWindow[], cache: PanelCache,
-  o: RollingOptions): RollingResult {
+/** One window's training, as the rolling loop (or a worker process) returns it. */
+export interface WindowOutcome {
+  result: WindowResult;
+  /** The window's out-of-sample predictions: factor cells (stock * D + date) and their values. */
+  cells: Int32Array;
+  values: Float64Array;
+  /** The feature columns the model read. */
+  columns: number[];
+  /** Parameter significance of the window's model (figure 5-2), where the model has first layers to read. */
+  significance: Significance | null;
+}
+
+/**
+ * Trains one window: Spearman selection on its training span, samples, training from the seed,
+ * out-of-sample predictions; saves the model when `outDir` is set. Windows share nothing but the
+ * read-only data and cache, so they may run in any order or in separate processes.
+ */
+export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w: RollingWindow, i: number, cache: PanelCache,
+  o: RollingOptions): WindowOutcome {
   const { panel } = data;
-  const S = panel.stocks.length, D = panel.calendar.length;
-  const factor = new Float64Array(S * D).fill(NaN);
+  const D = panel.calendar.length;
   const specs = imageSpecs(spec);
   const { index: indOf, names: indNames } = industryIndex(panel);
   const projection = (date: number, samples: { stock: number }[]): Projection =>
@@ -94,54 +112,70 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
       data.styles.values.map((v) => samples.map((s) => { const x = v[s.stock * D + date]; return Number.isFinite(x) ? x : 0; })),
       samples.map((s) => data.styles.cap[s.stock * D + date]));
   const featureNames = data.store.meta.names["10"];
-  const results: WindowResult[] = [];
-  let trainSeconds = 0;
-  let lastSelection: number[] = [];
-  let significance: Significance | null = null;
-  windows.forEach((w, i) => {
-    o.onWindow?.(w, i, windows.length);
-    const useSpearman = spec.v4?.useSpearman ?? true;
-    const sel = useSpearman ? selectFeatures(cache, data, w, o.train.seed ?? 0, o.spearmanThreshold) : null;
-    const cols = sel ? sel.kept : undefined;
-    const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, cols)]));
-    const K = panels.get(specs[0].d)!.columns.length;
-    const mk = (range: RollingWindow["train"], step: number, requireLabel: boolean): SampleSet =>
-      buildSamples(panel, panels, specs, data.labels.standardized, range, { step, minListingDays: o.minListingDays, requireLabel });
-    // With rotating dates every date is a sample and each epoch takes every sampleStep-th of them.
-    const rotate = o.rotateDates ?? false;
-    const train = mk(w.train, rotate ? 1 : o.sampleStep, true);
-    const valid = mk(w.valid, 1, true);
-    const test = mk(w.test, 1, false);
-    manualSeed(o.train.seed ?? 0);
-    const model = createModel(spec, K);
-    const r = trainModel(model, {
-      specs, panels, train, valid, target: data.labels.standardized, forward: data.labels.raw, horizon: data.labels.horizon, D,
-      projection,
-    }, { ...o.train, dateStride: rotate ? o.sampleStep : 1, checkpointDir: o.outDir ? join(o.outDir, "checkpoints", name, String(i)) : undefined });
-    trainSeconds += r.seconds;
-    const pred = predict(model, { specs, panels }, test.samples);
-    test.samples.forEach((s, j) => (factor[s.stock * D + s.date] = pred[j]));
-    const columns = cols ?? Array.from({ length: K }, (_, f) => f);
-    const names = columns.map((f) => featureNames[f]);
-    if (o.outDir) {
-      saveModel(join(o.outDir, "models", name, String(i)), model.stateDict(), {
-        format: "alphanet-model", version: 1, model: name, spec, features: K, featureColumns: cols ?? null, featureNames: names,
-        images: specs, window: { name: w.name, ...windowDates(panel.calendar, w) },
-        featureSettings: data.store.meta.settings, dataKey: data.store.meta.key, bestEpoch: r.bestEpoch, log: r.log,
-      });
-    }
-    lastSelection = columns;
-    const layers = firstLayers(spec.kind, specs.slice(1).map((sp) => sp.d));
-    if (layers.length) significance = parameterSignificance(model, lastSelection, layers);
-    results.push({
+  const useSpearman = spec.v4?.useSpearman ?? true;
+  const sel = useSpearman ? selectFeatures(cache, data, w, o.train.seed ?? 0, o.spearmanThreshold) : null;
+  const cols = sel ? sel.kept : undefined;
+  const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, cols)]));
+  const K = panels.get(specs[0].d)!.columns.length;
+  const mk = (range: RollingWindow["train"], step: number, requireLabel: boolean): SampleSet =>
+    buildSamples(panel, panels, specs, data.labels.standardized, range, { step, minListingDays: o.minListingDays, requireLabel });
+  // With rotating dates every date is a sample and each epoch takes every sampleStep-th of them.
+  const rotate = o.rotateDates ?? false;
+  const train = mk(w.train, rotate ? 1 : o.sampleStep, true);
+  const valid = mk(w.valid, 1, true);
+  const test = mk(w.test, 1, false);
+  manualSeed(o.train.seed ?? 0);
+  const model = createModel(spec, K);
+  const r = trainModel(model, {
+    specs, panels, train, valid, target: data.labels.standardized, forward: data.labels.raw, horizon: data.labels.horizon, D,
+    projection,
+  }, { ...o.train, dateStride: rotate ? o.sampleStep : 1, checkpointDir: o.outDir ? join(o.outDir, "checkpoints", name, String(i)) : undefined });
+  const values = predict(model, { specs, panels }, test.samples);
+  const cells = Int32Array.from(test.samples, (s) => s.stock * D + s.date);
+  const columns = cols ?? Array.from({ length: K }, (_, f) => f);
+  const names = columns.map((f) => featureNames[f]);
+  if (o.outDir) {
+    saveModel(join(o.outDir, "models", name, String(i)), model.stateDict(), {
+      format: "alphanet-model", version: 1, model: name, spec, features: K, featureColumns: cols ?? null, featureNames: names,
+      images: specs, window: { name: w.name, ...windowDates(panel.calendar, w) },
+      featureSettings: data.store.meta.settings, dataKey: data.store.meta.key, bestEpoch: r.bestEpoch, log: r.log,
+    });
+  }
+  const attention = model instanceof AlphaNetV4 && test.samples.length
+    ? scope(() => model.attentionProfile(imagesFor({ specs, panels }, test.samples.slice(0, 2048)))) : undefined;
+  const layers = firstLayers(spec.kind, specs.slice(1).map((sp) => sp.d));
+  const significance = layers.length ? parameterSignificance(model, columns, layers) : null;
+  model.dispose();
+  cache.trim();
+  return {
+    result: {
       window: w.name,
       selection: sel ? { kept: sel.kept.length, names, dropped: sel.dropped.map((x) => ({
         name: featureNames[x.feature], by: featureNames[x.by], rho: x.rho })) } : null,
       samples: { train: train.samples.length, valid: valid.samples.length, test: test.samples.length, excluded: train.excluded },
-      log: r.log, bestEpoch: r.bestEpoch, seconds: r.seconds,
-    });
-    model.dispose();
-    cache.trim();
+      log: r.log, bestEpoch: r.bestEpoch, seconds: r.seconds, attention,
+    },
+    cells, values, columns, significance,
+  };
+}
+
+/** Stitches windows' outcomes (in window order) into the factor. */
+export function assembleRolling(name: string, spec: ModelSpec, cellCount: number, outcomes: WindowOutcome[]): RollingResult {
+  const factor = new Float64Array(cellCount).fill(NaN);
+  for (const w of outcomes) w.cells.forEach((c, j) => (factor[c] = w.values[j]));
+  const last = outcomes.at(-1);
+  return {
+    name, spec, factor, windows: outcomes.map((w) => w.result), trainSeconds: outcomes.reduce((a, w) => a + w.result.seconds, 0),
+    lastSelection: last?.columns ?? [], significance: last?.significance ?? null,
+  };
+}
+
+/** Rolling retraining in this process: every window in turn, stitched into the factor. */
+export function runRolling(name: string, spec: ModelSpec, data: PipelineData, windows: RollingWindow[], cache: PanelCache,
+  o: RollingOptions): RollingResult {
+  const outcomes = windows.map((w, i) => {
+    o.onWindow?.(w, i, windows.length);
+    return trainWindow(name, spec, data, w, i, cache, o);
   });
-  return { name, spec, factor, windows: results, trainSeconds, lastSelection, significance };
+  return assembleRolling(name, spec, data.panel.stocks.length * data.panel.calendar.length, outcomes);
 }

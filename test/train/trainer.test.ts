@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Rng } from "../../src/data/index.js";
 import { manualSeed } from "../../src/engine/index.js";
 import type { FeaturePanel, Sample } from "../../src/features/index.js";
-import { type ImageSpec, type ModelKind, createModel, imageSpecs } from "../../src/models/index.js";
+import { type AlphaNetV4, type ImageSpec, type ModelKind, createModel, imageSpecs } from "../../src/models/index.js";
 import type { SampleSet } from "../../src/dataset/index.js";
 import { type TrainData, sampleWeights, trainModel } from "../../src/train/index.js";
 
@@ -122,3 +122,25 @@ test("dateStride: epoch e trains on the dates at positions e, e + n, ... (mod n)
 
 import { imagesFor } from "../../src/train/index.js";
 const tinyImports = { imagesFor };
+
+test("V4's attention profile: weights over the T steps that sum to 1; zero scores pool as the mean, exactly as V4 without attention", () => {
+  const data = tinyData("v4");
+  const images = tinyImports.imagesFor(data, data.train.samples.slice(0, 48));
+  manualSeed(3);
+  const model = createModel({ kind: "v4", v4: { seqLen: 8 } }, 6) as AlphaNetV4;
+  const a = model.attentionProfile(images);
+  assert.equal(a.length, 8);
+  assert.ok(Math.abs(a.reduce((x, y) => x + y, 0) - 1) < 1e-6 && a.every((x) => x > 0 && x < 1), `${a}`);
+  assert.ok(a.some((x) => Math.abs(x - 1 / 8) > 1e-4), "a random model's attention is not uniform");
+  assert.ok(model.training, "the profile leaves the model's mode as it was");
+  // v = 0: every score is 0, the softmax is 1/T, and the pooled state is the mean over steps.
+  model.attV.weight.detach().mul_(0);
+  assert.ok(model.attentionProfile(images).every((x) => Math.abs(x - 1 / 8) < 1e-7));
+  manualSeed(3);
+  const plain = createModel({ kind: "v4", v4: { seqLen: 8, attention: false } }, 6) as AlphaNetV4;
+  plain.loadStateDict(model.stateDict());
+  model.eval();
+  plain.eval();
+  const [p, q] = [model.forward(images).toList(), plain.forward(images).toList()];
+  for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - q[i]) < 1e-5, `sample ${i}: ${p[i]} vs ${q[i]}`);
+});
