@@ -70,17 +70,10 @@ export async function benchTrain(o: { threads: number; batch: number; steps: num
     f();
     return Number(process.hrtime.bigint() - t) / 1e9;
   };
-  for (let i = 0; i < 2; i++) step();
-  const train = Array.from({ length: o.steps }, () => timeIt(step));
-  net.eval();
-  const infer = (): void => noGrad(() => scope(() => void net.forward(xs)));
-  infer();
-  const inf = Array.from({ length: o.steps }, () => timeIt(infer));
   // The same steps with batches assembled from a feature store: images gathered from the panels of
   // a synthetic market for random valid samples, then made into tensors, every step.
-  net.train();
-  const pipeline = await (async (): Promise<number> => {
-    if (o.aux !== 2 || o.seq !== 20) return NaN;
+  const pstep = await (async (): Promise<(() => void) | null> => {
+    if (o.aux !== 2 || o.seq !== 20) return null;
     const { syntheticMarket } = await import("../data/index.js");
     const { buildFeatureStore, readFeaturePanel, imageValid } = await import("../features/index.js");
     const { imagesFor } = await import("../train/index.js");
@@ -91,23 +84,32 @@ export async function benchTrain(o: { threads: number; batch: number; steps: num
     const store = buildFeatureStore(m.panel, dir, { windows: [5, 10, 20], standardize: true });
     const cols = Array.from({ length: o.features }, (_, i) => i);
     const panels = new Map([10, 5, 20].map((d) => [d, readFeaturePanel(store, d, cols)]));
+    rmSync(dir, { recursive: true, force: true });
     const specs = [10, 5, 20].map((d) => ({ d, T: o.seq, step: 1 }));
     const D = m.panel.calendar.length;
     const pool: { stock: number; date: number }[] = [];
     for (let s = 0; s < 200; s++) for (let t = 0; t < D; t++)
       if (specs.every((sp) => imageValid(panels.get(sp.d)!, s, t, sp.T))) pool.push({ stock: s, date: t });
     let at = 0;
-    const pstep = (): void => scope(() => {
+    return () => scope(() => {
       const batch = Array.from({ length: o.batch }, () => pool[(at = (at * 1103515245 + 12345) % pool.length)]);
       opt.zeroGrad();
       net.forward(imagesFor({ specs, panels }, batch)).sub(y).square().mean().backward();
       opt.step();
     });
-    pstep();
-    const times = Array.from({ length: o.steps }, () => timeIt(pstep));
-    rmSync(dir, { recursive: true, force: true });
-    return o.batch / (times.reduce((a, b) => a + b, 0) / times.length);
   })();
+  for (let i = 0; i < 2; i++) (step(), pstep?.());
+  // Network and pipeline steps alternate, so that the machine's drift falls on both alike.
+  const train: number[] = [];
+  const piped: number[] = [];
+  for (let i = 0; i < o.steps; i++) {
+    train.push(timeIt(step));
+    if (pstep) piped.push(timeIt(pstep));
+  }
+  net.eval();
+  const infer = (): void => noGrad(() => scope(() => void net.forward(xs)));
+  infer();
+  const inf = Array.from({ length: o.steps }, () => timeIt(infer));
   // The peer reports the mean over its steps; report the mean too, and the median beside it.
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
@@ -116,7 +118,7 @@ export async function benchTrain(o: { threads: number; batch: number; steps: num
     torch: torchVersion(),
     threads: getNumThreads(),
     train_samples_per_s: o.batch / mean(train),
-    pipeline_samples_per_s: pipeline,
+    pipeline_samples_per_s: piped.length ? o.batch / mean(piped) : NaN,
     infer_samples_per_s: o.batch / mean(inf),
     train_step_median_s: median(train),
     params: net.numParameters(),
