@@ -22,7 +22,9 @@ export interface ReportModel {
   trainSeconds: number;
   rolling?: {
     windows: { window: string; log: { epoch: number; loss: number; valid_ic: number; valid_sharpe: number }[];
-      selection: { kept: number; names: string[]; dropped: { name: string; by: string; rho: number }[] } | null }[];
+      selection: { kept: number; names: string[]; dropped: { name: string; by: string; rho: number }[] } | null;
+      /** V4: attention weights over the T steps, oldest first, averaged over the window's test samples. */
+      attention?: number[] }[];
     significance: Significance | null;
   };
 }
@@ -40,6 +42,8 @@ export { chartPngs, launchChromium } from "./png.js";
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const fmt = (x: number, digits = 4): string => (Number.isFinite(x) ? x.toFixed(digits) : "–");
+/** Decimals enough for an axis' two ends to read differently (attention weights span 0.005). */
+const axisDigits = (lo: number, hi: number): number => Math.min(6, Math.max(3, Math.ceil(-Math.log10(hi - lo || 1)) + 1));
 const pct = (x: number, digits = 2): string => (Number.isFinite(x) ? `${(x * 100).toFixed(digits)}%` : "–");
 
 /** The opening of a chart: `data-points` lets the browser test check that every chart has data. */
@@ -61,6 +65,7 @@ export function lineChart(title: string, x: string[], series: Series[], { height
   const lo = all.length ? Math.min(...all) : 0;
   const hi = all.length ? Math.max(...all) : 1;
   const span = hi - lo || 1;
+  const digits = axisDigits(lo, hi);
   const n = Math.max(1, ...series.map((s) => s.y.length));
   const px = (i: number): number => pad.l + ((width - pad.l - pad.r) * i) / Math.max(1, n - 1);
   const py = (v: number): number => pad.t + (height - pad.t - pad.b) * (1 - (v - lo) / span);
@@ -74,8 +79,8 @@ export function lineChart(title: string, x: string[], series: Series[], { height
 <text x="${pad.l}" y="${height - 6}" font-size="11">${legend}</text>
 <line x1="${pad.l}" x2="${pad.l}" y1="${pad.t}" y2="${height - pad.b}" stroke="#333"/>
 <line x1="${pad.l}" x2="${width - pad.r}" y1="${height - pad.b}" y2="${height - pad.b}" stroke="#333"/>
-<text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${fmt(hi, 3)}</text>
-<text x="${pad.l - 4}" y="${height - pad.b}" font-size="10" text-anchor="end">${fmt(lo, 3)}</text>
+<text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${fmt(hi, digits)}</text>
+<text x="${pad.l - 4}" y="${height - pad.b}" font-size="10" text-anchor="end">${fmt(lo, digits)}</text>
 <text x="${pad.l}" y="${height - pad.b + 12}" font-size="10">${esc(x[0] ?? "")}</text>
 <text x="${width - pad.r}" y="${height - pad.b + 12}" font-size="10" text-anchor="end">${esc(x[x.length - 1] ?? "")}</text>
 ${zeroLine}${lines.join("\n")}</svg>`;
@@ -95,7 +100,7 @@ export function histogram(title: string, values: number[], bins = 20, { height =
     return `<rect x="${(pad.l + i * bw).toFixed(1)}" y="${(height - pad.b - h).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#1f77b4"><title>${fmt(lo + i * w, 3)}..${fmt(lo + (i + 1) * w, 3)}: ${c}</title></rect>`;
   });
   return `${svgOpen(title, v.length, width, height, pad.l)}
-<text x="${pad.l}" y="${height - 8}" font-size="10">${fmt(lo, 3)}</text><text x="${width - pad.r}" y="${height - 8}" font-size="10" text-anchor="end">${fmt(hi, 3)}</text>
+<text x="${pad.l}" y="${height - 8}" font-size="10">${fmt(lo, axisDigits(lo, hi))}</text><text x="${width - pad.r}" y="${height - 8}" font-size="10" text-anchor="end">${fmt(hi, axisDigits(lo, hi))}</text>
 ${bars.join("")}</svg>`;
 }
 
@@ -111,7 +116,7 @@ export function barChart(title: string, labels: string[], values: number[], { he
 <text x="${(pad.l + (i + 0.5) * bw).toFixed(1)}" y="${height - 12}" font-size="10" text-anchor="middle">${esc(labels[i])}</text>`;
   });
   return `${svgOpen(title, values.filter(Number.isFinite).length, width, height, pad.l)}
-<text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${fmt(hi, 3)}</text><text x="${pad.l - 4}" y="${height - pad.b}" font-size="10" text-anchor="end">${fmt(lo, 3)}</text>
+<text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${fmt(hi, axisDigits(lo, hi))}</text><text x="${pad.l - 4}" y="${height - pad.b}" font-size="10" text-anchor="end">${fmt(lo, axisDigits(lo, hi))}</text>
 <line x1="${pad.l}" x2="${width - pad.r}" y1="${py(0)}" y2="${py(0)}" stroke="#333"/>${bars.join("")}</svg>`;
 }
 
@@ -172,6 +177,14 @@ export function renderReport(r: ReportInput): string {
       s.push(lineChart(`${m.name} ${w.window}: loss and validation IC by epoch`, w.log.map((e) => `epoch ${e.epoch}`),
         [{ name: "train loss", y: w.log.map((e) => e.loss) }, { name: "valid IC x 10", y: w.log.map((e) => e.valid_ic * 10) }], { height: 160, width: 420 }));
     }
+  }
+  // Where V4's pooling looks: a signal in the latest features needs weight on the last steps.
+  for (const m of models) {
+    const ws = (m.rolling?.windows ?? []).filter((w) => w.attention?.length);
+    if (!ws.length) continue;
+    const T = ws[0].attention!.length;
+    s.push(lineChart(`${m.name}: attention by time step, mean over test samples (uniform ${(1 / T).toFixed(3)})`,
+      Array.from({ length: T }, (_, i) => (i === T - 1 ? "t" : `t-${T - 1 - i}`)), ws.map((w) => ({ name: w.window, y: w.attention! })), { width: 620 }));
   }
   s.push(`<h2 id="ic">IC test (table 1-1)</h2>`);
   s.push(table(["model", "IC mean", "IC std", "IR", "rank IC mean", "rank IC std", "rank IR", "t", "IC > 0"],

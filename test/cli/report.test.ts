@@ -10,7 +10,7 @@ import { ROOT, alphanet, smallRunConfig } from "../helpers.js";
 test("the report loads with no console errors, every chart has data, and a screenshot is saved", { timeout: 600_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: 'make test' installs Debian's chromium`);
   const out = mkdtempSync(join(tmpdir(), "alphanet-report-"));
-  const cfg = smallRunConfig(out, { stocks: 50, indexSize: 20, seed: 5, models: ["v1", "v3"], maxEpochs: 2 });
+  const cfg = smallRunConfig(out, { stocks: 50, indexSize: 20, seed: 5, models: ["v1", "v4"], maxEpochs: 2 });
   const r = alphanet(["run", "--config", cfg, "--out", out]);
   assert.equal(r.code, 0, r.err);
   const browser = await launchChromium();
@@ -29,6 +29,9 @@ test("the report loads with no console errors, every chart has data, and a scree
       marks: e.querySelectorAll("polyline[points]:not([points='']), rect").length })));
     assert.ok(charts.length >= 10, `${charts.length} charts`);
     for (const c of charts) assert.ok(c.points > 0 && c.marks > 0, `chart "${c.label}" has no data`);
+    const attention = charts.filter((c) => /^v4: attention by time step/.test(c.label ?? ""));
+    assert.equal(attention.length, 1, "V4's attention chart");
+    assert.equal(attention[0].points, 20, "one window's weights over V4's 20 steps");
     for (const id of ["quality", "inputs", "spearman", "training", "ic", "groups", "enhancement", "significance"])
       assert.ok(await page.$(`#${id}`), `section ${id}`);
     const artifacts = join(ROOT, "out", "test-artifacts");
