@@ -1,14 +1,15 @@
 /**
  * Benchmarks that print one JSON line each. Speed is measured here, never asserted in tests.
  *
- *   npm run bench -- train [--threads N] [--batch 512] [--steps 5] [--peer]
+ *   npm run bench -- train [--threads N] [--batch 512] [--steps 5] [--peer [--rounds R]]
  *   npm run bench -- features [--stocks 500] [--days 250] [--threads N] [--peer]
  *   npm run bench -- store --stocks 5000     (the full-scale feature store: 25 GB of disk)
  *   npm run bench -- load [FILE] [--peer]
  *   alphanet bench train ...
  *
  * --peer also runs ../shared/bench/torch_reference.py with the same settings, once with PyTorch's
- * default environment and once with the tuned one (ENGINE-NOTES.md), and prints the ratios.
+ * default environment and once with the tuned one (ENGINE-NOTES.md), and prints the ratios; for
+ * train, R rounds of (default peer, ours, tuned peer) and the median and range of each ratio.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -206,6 +207,7 @@ export async function runBench(argv: string[]): Promise<number> {
       aux: { type: "string", default: "2" },
       json: { type: "boolean", default: true },
       peer: { type: "boolean", default: false },
+      rounds: { type: "string", default: "1" },
       stocks: { type: "string", default: "500" },
       days: { type: "string", default: "250" },
     },
@@ -214,20 +216,33 @@ export async function runBench(argv: string[]): Promise<number> {
   const n = (k: keyof typeof values): number => Number(values[k]);
   if (what === "train") {
     const o = { threads: n("threads"), batch: n("batch"), steps: n("steps"), features: n("features"), seq: n("seq"), aux: n("aux") };
-    const ours = await benchTrain(o);
-    console.log(JSON.stringify(ours));
-    if (values.peer) {
-      const args = ["--threads", String(o.threads), "--batch", String(o.batch), "--steps", String(o.steps),
-        "--features-in", String(o.features), "--seq", String(o.seq), "--aux", String(o.aux)];
-      for (const tuned of [false, true]) {
-        const peer = runPeer(args, tuned);
-        console.log(JSON.stringify(peer));
-        console.log(JSON.stringify({
-          ratio_vs: `pytorch-${peer.env}`,
+    if (!values.peer) {
+      console.log(JSON.stringify(await benchTrain(o)));
+      return 0;
+    }
+    // Rounds of (default peer, ours, tuned peer): each ratio compares runs minutes apart at most, and
+    // the rounds show how far the machine's drift moves it.
+    const args = ["--threads", String(o.threads), "--batch", String(o.batch), "--steps", String(o.steps),
+      "--features-in", String(o.features), "--seq", String(o.seq), "--aux", String(o.aux)];
+    const ratios: Record<string, { train: number[]; infer: number[] }> = { default: { train: [], infer: [] }, tuned: { train: [], infer: [] } };
+    for (let r = 0; r < n("rounds"); r++) {
+      const before = runPeer(args, false);
+      const ours = await benchTrain(o);
+      const after = runPeer(args, true);
+      for (const line of [before, ours, after]) console.log(JSON.stringify(line));
+      for (const peer of [before, after]) {
+        const ratio = {
           train: (ours.train_samples_per_s as number) / (peer.train_samples_per_s as number),
           infer: (ours.infer_samples_per_s as number) / (peer.infer_samples_per_s as number),
-        }));
+        };
+        ratios[peer.env as string].train.push(ratio.train);
+        ratios[peer.env as string].infer.push(ratio.infer);
+        console.log(JSON.stringify({ ratio_vs: `pytorch-${peer.env}`, round: r, ...ratio }));
       }
+    }
+    for (const [env, x] of Object.entries(ratios)) {
+      console.log(JSON.stringify({ ratio_vs: `pytorch-${env}`, rounds: x.train.length, train_median: median(x.train),
+        train_range: [Math.min(...x.train), Math.max(...x.train)], infer_median: median(x.infer), infer_range: [Math.min(...x.infer), Math.max(...x.infer)] }));
     }
     return 0;
   }

@@ -277,7 +277,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
     case "bench":
-      if (wantsHelp) return console.log(`alphanet bench train|features|load [--threads N] [--peer] [--stocks N --days N] [FILE]`), 0;
+      if (wantsHelp) return console.log(`alphanet bench train|features|load [--threads N] [--peer] [--rounds R] [--stocks N --days N] [FILE]`), 0;
       return (await import("./bench.js")).runBench(rest);
     default:
       throw new UsageError(`unknown command "${cmd}"; run 'alphanet --help'`);
