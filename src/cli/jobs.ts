@@ -20,7 +20,7 @@ export type WorkerRequest =
 
 /** What a worker sends back. */
 export type WorkerReply =
-  | { type: "ready"; cells: number }
+  | { type: "ready" }
   | { type: "epoch"; name: string; window: number; entry: EpochLog }
   | { type: "done"; name: string; window: number; outcome: WindowOutcome }
   | { type: "error"; message: string };
@@ -49,7 +49,8 @@ function taskOrder(specs: [string, ModelSpec][], windows: number): Task[] {
   return tasks.map((t, k) => ({ t, k })).sort((a, b) => weight(b.t) - weight(a.t) || a.k - b.k).map(({ t }) => t);
 }
 
-export async function trainInWorkers(cfg: Config, specs: [string, ModelSpec][], windows: RollingWindow[],
+/** Trains every (model, window) in `cfg.jobs` workers; `cells` is the factor's size (stocks x dates). */
+export async function trainInWorkers(cfg: Config, specs: [string, ModelSpec][], windows: RollingWindow[], cells: number,
   ui: { log: (s: string) => void; progress: Progress }): Promise<RollingResult[]> {
   const queue = taskOrder(specs, windows.length);
   const total = queue.length;
@@ -57,7 +58,6 @@ export async function trainInWorkers(cfg: Config, specs: [string, ModelSpec][], 
   const workerPath = fileURLToPath(new URL("./window-worker.js", import.meta.url));
   const workers: ChildProcess[] = [];
   const dismissed = new Set<ChildProcess>();
-  let cells = 0;
   let done = 0;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -78,7 +78,6 @@ export async function trainInWorkers(cfg: Config, specs: [string, ModelSpec][], 
         w.on("message", (m: WorkerReply) => {
           switch (m.type) {
             case "ready":
-              cells = m.cells;
               return next(w);
             case "epoch":
               ui.progress.done();
@@ -97,7 +96,7 @@ export async function trainInWorkers(cfg: Config, specs: [string, ModelSpec][], 
           if (!dismissed.has(w)) fail(new WorkerError(`training worker ${w.pid} stopped (${signal ?? `exit code ${code}`}) with ${total - done} of ${total} windows to train`));
         });
         w.on("error", fail);
-        w.send({ type: "init", config: { ...cfg, jobs: 1 } } satisfies WorkerRequest);
+        w.send({ type: "init", config: cfg } satisfies WorkerRequest);
       }
     });
   } finally {

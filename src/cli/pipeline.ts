@@ -104,7 +104,7 @@ export async function prepareRun(cfg: Config, log: (s: string) => void, progress
   log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
   const styles = styleExposures(panel);
   const labels = makeLabels(panel, styles, cfg.horizon);
-  return { panel, quality, oracle, windows, store, styles, labels };
+  return { panel, quality, oracle, windows, store, styles, labels, industries: industryIndex(panel) };
 }
 
 /** The models a run trains, by name: the configured ones, then the ablations; V4's settings applied. */
@@ -139,12 +139,13 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
 
   const bar = (label: string): Progress => progressBar(label, opts.progress ?? process.stderr.isTTY === true);
   const prepared = await prepareRun(cfg, log, bar("features"));
-  const { panel, quality, oracle, windows, store, styles, labels } = prepared;
+  const { panel, quality, oracle, windows, store, styles, labels, industries } = prepared;
   const S = panel.stocks.length, D = panel.calendar.length;
   const specs = modelSpecs(cfg);
   const trained = new Map<string, RollingResult>();
   if (cfg.jobs > 1) {
-    for (const r of await trainInWorkers(cfg, specs, windows, { log, progress: bar(`train (${cfg.jobs} jobs)`) })) trained.set(r.name, r);
+    const ui = { log, progress: bar(`train (${cfg.jobs} jobs)`) };
+    for (const r of await trainInWorkers(cfg, specs, windows, S * D, ui)) trained.set(r.name, r);
   } else {
     const cache = new PanelCache(store);
     for (const [name, spec] of specs) {
@@ -162,7 +163,6 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   const evaluations: ModelEvaluation[] = [];
   const costs = costsOf(cfg.evaluate.costs);
   const sizeIdx = styles.names.indexOf("size");
-  const industries = industryIndex(panel);
   for (const [name] of specs) {
     const rolling = trained.get(name)!;
     const ev = await evaluate(name, rolling.factor, rolling.trainSeconds);

@@ -19,7 +19,7 @@ async function handle(m: WorkerRequest): Promise<void> {
     setNumThreads(cfg.threads);
     prepared = await prepareRun(cfg, () => {});
     cache = new PanelCache(prepared.store);
-    return reply({ type: "ready", cells: prepared.panel.stocks.length * prepared.panel.calendar.length });
+    return reply({ type: "ready" });
   }
   const { name, spec, window } = m;
   const outcome = trainWindow(name, spec, prepared!, prepared!.windows[window], window, cache!,

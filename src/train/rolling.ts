@@ -11,7 +11,7 @@ import {
 } from "../features/index.js";
 import { AlphaNetV4, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
 import { type Projection, type StyleExposures, projection as projectionOf } from "../risk/index.js";
-import { type Labels, type RollingWindow, type SampleSet, buildSamples, industryIndex, windowDates } from "../dataset/index.js";
+import { type Labels, type RollingWindow, type SampleSet, buildSamples, windowDates } from "../dataset/index.js";
 import { type EpochLog, type TrainOptions, imagesFor, predict, trainModel } from "./trainer.js";
 import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
 
@@ -20,6 +20,8 @@ export interface PipelineData {
   store: FeatureStore;
   styles: StyleExposures;
   labels: Labels;
+  /** Each stock's industry as an index into `names` (dataset's industryIndex of the panel). */
+  industries: { index: Int32Array; names: string[] };
 }
 
 export interface RollingOptions {
@@ -60,9 +62,13 @@ export interface RollingResult {
   significance: Significance | null;
 }
 
-/** Feature panels are read once per (window d, columns) and shared across windows and models. */
+/**
+ * Feature panels are read once per (window d, columns) and shared across windows and models; so is
+ * each window's Spearman selection, which depends on the window and not on the model.
+ */
 export class PanelCache {
   readonly #cache = new Map<string, FeaturePanel>();
+  readonly #selections = new Map<string, SpearmanSelection>();
   constructor(readonly store: FeatureStore) {}
   get(d: number, columns?: number[]): FeaturePanel {
     const key = `${d}:${columns ? columns.join(",") : "all"}`;
@@ -77,11 +83,13 @@ export class PanelCache {
   trim(): void {
     for (const k of [...this.#cache.keys()]) if (!k.endsWith(":all")) this.#cache.delete(k);
   }
-}
-
-export function selectFeatures(cache: PanelCache, data: PipelineData, w: RollingWindow, seed: number, threshold: number): SpearmanSelection {
-  const full = cache.get(10);
-  return spearmanSelect(full, data.panel.calendar, { from: w.train.from, to: w.train.to, seed, threshold });
+  /** Spearman dropout on a window's training span, over the d = 10 panel. */
+  selection(calendar: string[], w: RollingWindow, seed: number, threshold: number): SpearmanSelection {
+    const key = `${w.train.from}:${w.train.to}:${seed}:${threshold}`;
+    let sel = this.#selections.get(key);
+    if (!sel) this.#selections.set(key, (sel = spearmanSelect(this.get(10), calendar, { from: w.train.from, to: w.train.to, seed, threshold })));
+    return sel;
+  }
 }
 
 /** One window's training, as the rolling loop (or a worker process) returns it. */
@@ -106,14 +114,14 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
   const { panel } = data;
   const D = panel.calendar.length;
   const specs = imageSpecs(spec);
-  const { index: indOf, names: indNames } = industryIndex(panel);
+  const { index: indOf, names: indNames } = data.industries;
   const projection = (date: number, samples: { stock: number }[]): Projection =>
     projectionOf(samples.map((s) => indOf[s.stock]), indNames.length,
       data.styles.values.map((v) => samples.map((s) => { const x = v[s.stock * D + date]; return Number.isFinite(x) ? x : 0; })),
       samples.map((s) => data.styles.cap[s.stock * D + date]));
   const featureNames = data.store.meta.names["10"];
   const useSpearman = spec.v4?.useSpearman ?? true;
-  const sel = useSpearman ? selectFeatures(cache, data, w, o.train.seed ?? 0, o.spearmanThreshold) : null;
+  const sel = useSpearman ? cache.selection(panel.calendar, w, o.train.seed ?? 0, o.spearmanThreshold) : null;
   const cols = sel ? sel.kept : undefined;
   const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, cols)]));
   const K = panels.get(specs[0].d)!.columns.length;

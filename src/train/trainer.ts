@@ -222,9 +222,12 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
   // Neutralisation projections, one per training date of an epoch (kept for all epochs when every
   // epoch has the same dates).
   const H = new Map<number, ProjectionTensors>();
-  const projectionsFor = (set: SampleSet): void => {
+  const dropProjections = (): void => {
     for (const P of H.values()) (P.left.dispose(), P.right.dispose());
     H.clear();
+  };
+  const projectionsFor = (set: SampleSet): void => {
+    dropProjections();
     for (const g of set.dates) {
       const P = projectionTensors(data.projection(g.date, set.samples.slice(g.from, g.to)));
       H.set(g.date, { left: keep(P.left), right: keep(P.right) });
@@ -299,7 +302,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
   }
   model.loadStateDict(best);
   for (const t of best.values()) t.dispose();
-  for (const P of H.values()) (P.left.dispose(), P.right.dispose());
+  dropProjections();
   opt.dispose();
   return { log: st.log, bestEpoch: st.bestEpoch, bestSharpe: st.bestSharpe, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
 }

@@ -100,13 +100,16 @@ test("bad cross-sections give defined results and warnings, never NaN", () => {
   assert.ok(zeroCap.residual.every(Number.isFinite) && zeroCap.warnings.some((w) => /equal weights/.test(w)));
 });
 
-test("on the synthetic market the regression recovers the generator's market and industry returns (corr > 0.9)", () => {
-  const m = syntheticMarket({ ...SYNTHETIC_QUICK, stocks: 400 });
+/** A synthetic market over the quick preset's span, with its style exposures and industries. */
+function quickMarket(stocks: number) {
+  const m = syntheticMarket({ ...SYNTHETIC_QUICK, stocks });
   const p = m.panel;
-  const S = p.stocks.length, D = p.calendar.length;
-  const styles = styleExposures(p);
+  return { m, p, S: p.stocks.length, D: p.calendar.length, styles: styleExposures(p), ind: industryIndex(p) };
+}
+
+test("on the synthetic market the regression recovers the generator's market and industry returns (corr > 0.9)", () => {
+  const { m, p, S, D, styles, ind: { index } } = quickMarket(400);
   const r = dailyReturns(p);
-  const { index } = industryIndex(p);
   const estMarket: number[] = [], trueMarket: number[] = [];
   const estInd: number[][] = Array.from({ length: 10 }, () => []), trueInd: number[][] = Array.from({ length: 10 }, () => []);
   for (let d = 260; d < D; d++) {
@@ -131,11 +134,7 @@ test("on the synthetic market the regression recovers the generator's market and
 });
 
 test("neutralizePanel: on every date the residual is orthogonal (weights sqrt cap) to each industry and style, and a pure style tilt vanishes", () => {
-  const m = syntheticMarket({ ...SYNTHETIC_QUICK, stocks: 120 });
-  const p = m.panel;
-  const S = p.stocks.length, D = p.calendar.length;
-  const styles = styleExposures(p);
-  const ind = industryIndex(p);
+  const { S, D, styles, ind } = quickMarket(120);
   const rng = new Rng(3);
   // A factor made of a style tilt plus noise: after neutralisation only the noise's residual remains.
   const size = styles.values[styles.names.indexOf("size")];
