@@ -24,6 +24,10 @@ export const ConfigSchema = z.object({
     universeColumn: z.string().optional(),
     priceBasis: z.string().optional(),
     market: z.enum(["auto", "cn", "us", "other"]).default("auto"),
+    /** The text encoding of a CSV (Excel and AKShare exports on Chinese Windows are GBK). */
+    encoding: z.enum(["utf8", "gbk"]).default("utf8"),
+    /** Pad A-share codes that lost their leading zeros (1 -> 000001) instead of stopping. */
+    padCodes: z.boolean().default(false),
     instruments: z.object({ path: z.string(), map: z.record(z.string()).optional(), scale: z.record(z.number()).optional() }).strict().optional(),
     synthetic: z.object({
       stocks: z.number().int().min(20), start: z.string(), end: z.string(), industries: z.number().int().min(2),

@@ -32,6 +32,9 @@ const RUN_OPTIONS = {
   "universe-column": { type: "string" },
   instruments: { type: "string" },
   "price-basis": { type: "string" },
+  market: { type: "string" },
+  encoding: { type: "string" },
+  "pad-codes": { type: "boolean" },
   models: { type: "string" },
   ablations: { type: "boolean" },
   "train-start": { type: "string" },
@@ -60,6 +63,8 @@ const RUN_HELP = `options (flags override the configuration file):
   --universe-column COL    a 0/1 point-in-time membership column
   --instruments FILE       static stock attributes: code, industry, list_date, total_shares
   --price-basis TEXT       what the prices are (e.g. "split-adjusted"), when the data has no adj_factor
+  --market auto|cn|us|other  the market's rules (default: from the codes)   --encoding utf8|gbk   a CSV's text encoding
+  --pad-codes              pad A-share codes that lost their leading zeros in a spreadsheet (1 -> 000001)
   --models v1,v3,v4        models to train (v1, v2, v3, v4)       --ablations   also V4's chapter-4 ablations
   --train-start DATE --test-start DATE --test-end DATE --retrain-months N
   --sample-step K          training samples every K days        --max-epochs N   --horizon H
@@ -104,7 +109,7 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
   const flags: Record<string, unknown> = {
     data: {
       path: s("data"), preset: s("preset"), map: parseMap(s("map")), universeColumn: s("universe-column"),
-      priceBasis: s("price-basis"),
+      priceBasis: s("price-basis"), market: s("market"), encoding: s("encoding"), padCodes: values["pad-codes"],
       instruments: s("instruments") ? { path: s("instruments") } : undefined,
     },
     models: s("models")?.split(",").map((m) => m.trim()),

@@ -63,6 +63,7 @@ export async function loadData(cfg: Config, log: (s: string) => void = () => {})
   if (statSync(d.path).isDirectory()) return loadQlib(d.path, { priceBasis: d.priceBasis });
   return loadBars(d.path, {
     preset: d.preset, map: d.map, market: d.market, priceBasis: d.priceBasis, instruments: d.instruments, universeColumn: d.universeColumn,
+    encoding: d.encoding, padCodes: d.padCodes,
   });
 }
 

@@ -72,7 +72,7 @@ export const PRESETS: Record<string, Preset> = {
   },
 };
 
-/** 600000.SH, sh.600000, SH600000 and a bare 600000 all become SH600000 (Qlib's form). */
+/** 600000.SH, sh.600000, SH600000 and a bare 600000 all become SH600000 (Qlib's form); other codes are returned as they are. */
 export function normalizeAshareCode(code: string): string {
   const c = code.trim();
   let m = /^(\d{6})\.(SH|SZ|BJ)$/i.exec(c);
@@ -80,6 +80,52 @@ export function normalizeAshareCode(code: string): string {
   m = /^(SH|SZ|BJ)\.?(\d{6})$/i.exec(c);
   if (m) return m[1].toUpperCase() + m[2];
   m = /^(\d{6})$/.exec(c);
-  if (m) return (/^[69]/.test(c) ? "SH" : /^[48]/.test(c) ? "BJ" : "SZ") + c;
+  if (m) return exchangeOf(c) + c;
   return c;
+}
+
+/** The exchange of a bare 6-digit A-share code: 6 and 9 Shanghai, 4 and 8 Beijing, the rest Shenzhen. */
+const exchangeOf = (digits: string): string => (/^[69]/.test(digits) ? "SH" : /^[48]/.test(digits) ? "BJ" : "SZ");
+
+/** A code in one of the A-share forms normalizeAshareCode understands. */
+export const isAshareCode = (c: string): boolean => /^(\d{6}\.(SH|SZ|BJ)|(SH|SZ|BJ)\.?\d{6}|\d{6})$/i.test(c.trim());
+/** A code of 1 to 5 digits: an A-share code whose leading zeros were lost (Excel reads 000001 as 1). */
+export const isShortDigitCode = (c: string): boolean => /^\d{1,5}$/.test(c.trim());
+const isTicker = (c: string): boolean => /^[A-Z][A-Z0-9.\-]{0,6}$/.test(c.trim());
+
+/**
+ * The market that a file's codes belong to, judged on every distinct code (not on a sample, and not
+ * on one form): A-shares when most codes are in an A-share form (any mix of 600000.SH, sh600000,
+ * SH600000, sh.600000 and 600000, and codes that lost their leading zeros); US when every code is a
+ * ticker; else other.
+ */
+export function marketOfCodes(codes: Iterable<string>): "cn" | "us" | "other" {
+  let n = 0, ashare = 0, short = 0, ticker = 0;
+  for (const c of codes) {
+    n++;
+    if (isAshareCode(c)) ashare++;
+    else if (isShortDigitCode(c)) short++;
+    else if (isTicker(c)) ticker++;
+  }
+  if (n > 0 && ashare > 0 && 2 * (ashare + short) > n) return "cn";
+  return n > 0 && ticker === n ? "us" : "other";
+}
+
+/**
+ * The one code normaliser of loads, factor files and predictions. In an A-share market each code is
+ * normalised on its own (mixed forms are one stock); a code that lost its leading zeros is an error
+ * unless `padCodes` (then 1 becomes 000001, i.e. SZ000001), and a code in no A-share form is an error.
+ * The error is the reason (the caller names the file and line); elsewhere codes are kept as given.
+ */
+export function normalizeCode(code: string, market: "cn" | "us" | "other", padCodes = false): { code: string } | { error: string } {
+  const c = code.trim();
+  if (market !== "cn") return { code: c };
+  if (isAshareCode(c)) return { code: normalizeAshareCode(c) };
+  if (isShortDigitCode(c)) {
+    if (padCodes) return { code: normalizeAshareCode(c.padStart(6, "0")) };
+    return { error: `code "${c}" has lost its leading zeros (A-share codes have 6 digits: a spreadsheet reads 000001 as 1); ` +
+      `keep the column as text when saving, or pass --pad-codes to pad such codes to 6 digits` };
+  }
+  return { error: `code "${c}" is not an A-share code (expected 600000.SH, SH600000, sh.600000 or 600000, as the file's other codes are); ` +
+    `pass --market other to read the codes as they are` };
 }

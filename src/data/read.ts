@@ -23,6 +23,10 @@ export interface LoadOptions {
   instruments?: { path: string; map?: Record<string, string>; scale?: Record<string, number> };
   /** A 0/1 column giving point-in-time universe membership. */
   universeColumn?: string;
+  /** The text encoding of a CSV (default utf8; gbk for Excel and AKShare exports on Chinese Windows). */
+  encoding?: "utf8" | "gbk";
+  /** Pad A-share codes that lost their leading zeros (1 -> 000001) instead of stopping. */
+  padCodes?: boolean;
 }
 
 const REQUIRED: SourceColumn[] = ["date", "code", "open", "high", "low", "close", "volume"];
@@ -207,12 +211,12 @@ async function readRows(con: DuckDBConnection, sql: string, nNum: number): Promi
 }
 
 /** SQL that parses a text date in YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD form; NULL if unparsable. */
-function dateExpr(col: string): string {
+export function dateExpr(col: string): string {
   const t = `trim(CAST(${col} AS VARCHAR))`;
   return `COALESCE(TRY_CAST(${t} AS DATE), CAST(TRY_STRPTIME(${t}, '%Y%m%d') AS DATE), CAST(TRY_STRPTIME(${t}, '%Y/%m/%d') AS DATE))`;
 }
 /** SQL that parses a number (NaN and Inf strings included; 'true'/'false' for flags). */
-function numberExpr(col: string): string {
+export function numberExpr(col: string): string {
   const t = `trim(CAST(${col} AS VARCHAR))`;
   return `CASE WHEN lower(${t}) IN ('true', 't', 'yes', 'y') THEN 1.0 WHEN lower(${t}) IN ('false', 'f', 'no', 'n') THEN 0.0 ` +
     `ELSE TRY_CAST(${t} AS DOUBLE) END`;
