@@ -6,12 +6,14 @@
  * number) stops with a DataError that names the file, line and column. Everything else follows a
  * documented rule and is counted (see CLEANING_RULES).
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import { FLAG_NAMES, type FieldName, type FlagName, type Market, type Panel, boardOf, countFlag, emptyField, priceLimit } from "./panel.js";
 import type { SourceColumn } from "./presets.js";
 import { DataError, type QualityReport, checkAccounting, count, example } from "./quality.js";
 import type { Columns, Instruments, LoadOptions, SourceRows } from "./read.js";
+import { type LineCount, type SourceFile, countLines, lineOfRecord, sniffSource } from "./source.js";
 
 export type { LoadOptions } from "./read.js";
 
@@ -19,8 +21,9 @@ export type { LoadOptions } from "./read.js";
 export const CLEANING_RULES = {
   missing_key: "dropped: the row has no date or no code",
   duplicate_key: "dropped: a later row with the same (date, code) as an earlier one; the first is kept",
-  missing_price: "dropped: open, high, low or close is empty, NaN or infinite",
+  missing_price: "dropped: open, high, low or close is empty, NaN, infinite or a missing-value token (NA, N/A, #N/A, null, None)",
   non_positive_price: "dropped: open, high, low or close is zero or negative",
+  negative_volume: "dropped: volume or amount is negative (no honest repair exists)",
   high_low_inconsistent: "kept, repaired: high raised to max(open, high, low, close), low lowered to the min",
   zero_volume: "kept, marked suspended: a bar with zero volume",
   non_finite_value: "kept: a non-price value that is infinite becomes missing (NaN and empty values are missing values)",
@@ -36,7 +39,45 @@ export async function loadBars(path: string, o: LoadOptions = {}): Promise<{ pan
   const st = statSync(path);
   if (st.isDirectory()) throw new DataError(path, "is a folder; for a Qlib data directory use loadQlib");
   if (st.size === 0) throw new DataError(path, "empty file: expected a header line and rows of daily bars");
-  return buildPanel(await readInWorker(path, o), o);
+  const src = sniffSource(path, o.encoding);
+  try {
+    // The file's own count of its lines runs beside the reader (it is the main thread's only work
+    // meanwhile) and is checked against the rows the reader returns.
+    const counting = src.format === "csv" ? countLines(src) : Promise.resolve(undefined);
+    counting.catch(() => {});
+    let read: SourceRows | undefined;
+    try {
+      read = await readInWorker(src, o, "typed");
+    } catch {
+      read = undefined; // the text reader below says what is wrong, and where
+    }
+    const lines = await counting;
+    const expected = lines?.records ?? read?.sourceRows;
+    if (!read || read.columns.rows !== expected) {
+      // DuckDB's typed reader failed, or ended early without an error (it does, on a value it cannot
+      // convert past its first chunks): the text reader parses every value and names the bad one.
+      read = undefined;
+      try {
+        read = await readInWorker(src, o, "text");
+      } catch (e) {
+        throw placed(e, src, lines);
+      }
+      if (expected !== undefined && read.columns.rows !== expected)
+        throw new DataError(path, `the table reader returned ${read.columns.rows} rows where the file has ${expected} ` +
+          `data ${lines ? "lines" : "rows"}: nothing is loaded rather than a part of the file`);
+    }
+    if (lines) read.quality.lines = { physical: lines.physical, blank: lines.blank, quotedNewlines: lines.quotedNewlines };
+    return buildPanel(read, o, (record) => src.format === "csv" ? `line ${lineOfRecord(lines, record)}` : `row ${record + 1}`);
+  } finally {
+    if (src.format === "csv" && src.temporary) rmSync(dirname(src.temporary), { recursive: true, force: true });
+  }
+}
+
+/** A reader's DataError with its place in the file: the reader counts data records from line 2. */
+function placed(e: unknown, src: SourceFile, lines: LineCount | undefined): unknown {
+  if (!(e instanceof DataError) || e.line === undefined) return e;
+  return src.format === "csv" ? new DataError(e.file, e.reason, lineOfRecord(lines, e.line - 2), e.column)
+    : new DataError(e.file, e.reason, e.line - 1, e.column, "row");
 }
 
 /** The reader thread's young generation (MiB): small, so that DuckDB's chunks go as they are used. */
@@ -48,15 +89,15 @@ const READER_YOUNG_MB = 2;
  * main thread, whose young generation has grown to 16 MiB semi-spaces by then, ~200 chunks piled
  * up before one (35 MB). The rows come back as transferred buffers, not copies.
  */
-async function readInWorker(path: string, o: LoadOptions): Promise<SourceRows> {
+async function readInWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<SourceRows> {
   const worker = new Worker(new URL("./read-worker.js", import.meta.url), {
-    workerData: { path, options: o }, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_MB },
+    workerData: { source, options: o, mode }, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_MB },
   });
   try {
     const reply = await new Promise<ReaderReply>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
-      worker.once("exit", (code) => reject(new Error(`${path}: the reader thread stopped (exit code ${code}) before sending the rows`)));
+      worker.once("exit", (code) => reject(new Error(`${source.file}: the reader thread stopped (exit code ${code}) before sending the rows`)));
     });
     if ("rows" in reply) return reply.rows;
     const e = reply.error;
@@ -76,12 +117,12 @@ export type ReaderReply = { rows: SourceRows } | {
  * phase is its own function: V8 optimises a small function's loop at once, where one large one was
  * compiled and thrown away several times (0.3 s each), its loops meanwhile boxing every double.
  */
-function buildPanel(read: SourceRows, o: LoadOptions): { panel: Panel; quality: QualityReport } {
+function buildPanel(read: SourceRows, o: LoadOptions, place: (record: number) => string): { panel: Panel; quality: QualityReport } {
   const { columns: c, market, instruments: inst, quality } = read;
   const { calendar, stocks } = c;
   const S = stocks.length;
   const D = calendar.length;
-  const pv = newPivot(c, quality);
+  const pv = newPivot(c, quality, place);
   for (let b = 0; b * c.blockRows < c.rows; b++) pivotBlock(pv, c, b);
   // The rows are used only above: let them go before the derived fields are made.
   c.num.clear();
@@ -134,11 +175,13 @@ interface Pivot {
   /** Fields copied as they are (after open, high, low, close), and flags given by the source. */
   copied: FieldName[];
   flagsGiven: FlagName[];
+  /** Where record i is in the file ("line N" or "row N"). */
+  place: (record: number) => string;
   sorted: boolean;
   prevKey: number;
 }
 
-function newPivot(c: Columns, quality: QualityReport): Pivot {
+function newPivot(c: Columns, quality: QualityReport, place: (record: number) => string): Pivot {
   const S = c.stocks.length;
   const D = c.calendar.length;
   const has = (f: SourceColumn): boolean => c.num.has(f);
@@ -157,7 +200,7 @@ function newPivot(c: Columns, quality: QualityReport): Pivot {
     universe: has("universe") ? new Uint8Array(S * D) : undefined,
     preClose: column("pre_close"), totalShares: column("total_shares"), floatShares: column("float_shares"),
     copied: panelFields.filter((f) => has(f as SourceColumn) && !["open", "high", "low", "close"].includes(f)),
-    flagsGiven, sorted: true, prevKey: -1,
+    flagsGiven, place, sorted: true, prevKey: -1,
   };
 }
 
@@ -173,12 +216,12 @@ function pivotBlock(pv: Pivot, c: Columns, b: number): void {
   const flagFrom = pv.flagsGiven.map((f) => block(f)!);
   const flagTo = pv.flagsGiven.map((f) => pv.flags[f]!);
   const preCloseCol = block("pre_close"), totalCol = block("total_shares"), floatCol = block("float_shares");
+  const amount = block("amount");
   const open = out.open!, high = out.high!, low = out.low!, close = out.close!;
   const stockIdx = c.stockIdx[b];
   const dateIdx = c.dateIdx[b];
   const m = Math.min(c.blockRows, c.rows - b * c.blockRows);
-  // Line numbers count the header: row 0 is line 2.
-  const line = (i: number): string => `line ${b * c.blockRows + i + 2}`;
+  const line = (i: number): string => pv.place(b * c.blockRows + i);
   const where = (i: number, s: number, d: number): string => `${line(i)} (${pv.stocks[s]} ${pv.calendar[d]})`;
   for (let i = 0; i < m; i++) {
     const s = stockIdx[i];
@@ -208,6 +251,11 @@ function pivotBlock(pv: Pivot, c: Columns, b: number): void {
     if (op <= 0 || hi <= 0 || lo <= 0 || cl <= 0) {
       count(quality.rowsDropped, "non_positive_price");
       example(quality, "non_positive_price", where(i, s, d));
+      continue;
+    }
+    if (vol[i] < 0 || (amount !== undefined && amount[i] < 0)) {
+      count(quality.rowsDropped, "negative_volume");
+      example(quality, "negative_volume", where(i, s, d));
       continue;
     }
     seen[cell] = 1;

@@ -96,7 +96,7 @@ const isTicker = (c: string): boolean => /^[A-Z][A-Z0-9.\-]{0,6}$/.test(c.trim()
 /**
  * The market that a file's codes belong to, judged on every distinct code (not on a sample, and not
  * on one form): A-shares when most codes are in an A-share form (any mix of 600000.SH, sh600000,
- * SH600000, sh.600000 and 600000, and codes that lost their leading zeros); US when every code is a
+ * SH600000, sh.600000 and 600000, or digits only: codes that lost their leading zeros); US when every code is a
  * ticker; else other.
  */
 export function marketOfCodes(codes: Iterable<string>): "cn" | "us" | "other" {
@@ -107,7 +107,7 @@ export function marketOfCodes(codes: Iterable<string>): "cn" | "us" | "other" {
     else if (isShortDigitCode(c)) short++;
     else if (isTicker(c)) ticker++;
   }
-  if (n > 0 && ashare > 0 && 2 * (ashare + short) > n) return "cn";
+  if (n > 0 && 2 * (ashare + short) > n) return "cn";
   return n > 0 && ticker === n ? "us" : "other";
 }
 
@@ -124,7 +124,7 @@ export function normalizeCode(code: string, market: "cn" | "us" | "other", padCo
   if (isShortDigitCode(c)) {
     if (padCodes) return { code: normalizeAshareCode(c.padStart(6, "0")) };
     return { error: `code "${c}" has lost its leading zeros (A-share codes have 6 digits: a spreadsheet reads 000001 as 1); ` +
-      `keep the column as text when saving, or pass --pad-codes to pad such codes to 6 digits` };
+      `keep the column as text when saving, or pass --pad-codes to pad such codes to 6 digits (codes of another market: --market other)` };
   }
   return { error: `code "${c}" is not an A-share code (expected 600000.SH, SH600000, sh.600000 or 600000, as the file's other codes are); ` +
     `pass --market other to read the codes as they are` };

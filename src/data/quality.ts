@@ -19,6 +19,11 @@ export interface QualityReport {
   priceBasis: string;
   stocks: number;
   dates: number;
+  /**
+   * The text file's own count of its lines, independent of the table reader: physical = 1 (the
+   * header) + rowsIn + blank + quotedNewlines. Absent for Parquet, whose row count is its metadata's.
+   */
+  lines?: { physical: number; blank: number; quotedNewlines: number };
   /** Remarks that need no count (e.g. unsorted input). */
   notes: string[];
   /** Examples of each reason (file line numbers or stock/date), a few per reason. */
@@ -46,13 +51,18 @@ export function checkAccounting(q: QualityReport): void {
   const dropped = Object.values(q.rowsDropped).reduce((a, b) => a + b, 0);
   if (q.rowsIn !== q.rowsKept + dropped)
     throw new Error(`${q.source}: ${q.rowsIn} rows in, but ${q.rowsKept} kept + ${dropped} dropped`);
+  const l = q.lines;
+  if (l && l.physical !== 1 + q.rowsIn + l.blank + l.quotedNewlines)
+    throw new Error(`${q.source}: ${l.physical} lines, but 1 header + ${q.rowsIn} rows + ${l.blank} empty + ${l.quotedNewlines} inside quotes`);
 }
 
 /** Unusable input: names the file, line and column, and what was expected. */
 export class DataError extends Error {
   /** `reason` is what was wrong, without the place (the message has both). */
-  constructor(readonly file: string, readonly reason: string, readonly line?: number, readonly column?: string) {
-    super(`${file}${line !== undefined ? `, line ${line}` : ""}${column ? `, column "${column}"` : ""}: ${reason}`);
+  /** `place`: "line" for text files (physical lines, the header is line 1), "row" for Parquet rows. */
+  constructor(readonly file: string, readonly reason: string, readonly line?: number, readonly column?: string,
+    readonly place: "line" | "row" = "line") {
+    super(`${file}${line !== undefined ? `, ${place} ${line}` : ""}${column ? `, column "${column}"` : ""}: ${reason}`);
     this.name = "DataError";
   }
 }

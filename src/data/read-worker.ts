@@ -3,11 +3,12 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { ReaderReply } from "./load.js";
 import { DataError } from "./quality.js";
 import { type LoadOptions, readSource } from "./read.js";
+import type { SourceFile } from "./source.js";
 
-const { path, options } = workerData as { path: string; options: LoadOptions };
+const { source, options, mode } = workerData as { source: SourceFile; options: LoadOptions; mode: "typed" | "text" };
 let reply: ReaderReply;
 try {
-  reply = { rows: await readSource(path, options) };
+  reply = { rows: await readSource(source, options, mode) };
 } catch (e) {
   const err = e as Error;
   reply = { error: { message: err.message, dataError: e instanceof DataError ? { file: e.file, reason: e.reason, line: e.line, column: e.column } : undefined } };

@@ -3,12 +3,12 @@
  * as integer keys, the mapped numbers in canonical units. A value that cannot be parsed stops with a
  * DataError naming the file, line and column. The Panel is built from these rows in load.ts.
  */
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
-import { constants as zlibConstants, gunzipSync } from "node:zlib";
+import { existsSync } from "node:fs";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { type Market, looksLikeAshare } from "./panel.js";
-import { PRESETS, SOURCE_COLUMNS, type SourceColumn, normalizeAshareCode } from "./presets.js";
+import type { Market } from "./panel.js";
+import { PRESETS, SOURCE_COLUMNS, type SourceColumn, marketOfCodes, normalizeCode } from "./presets.js";
 import { DataError, type QualityReport, newQualityReport } from "./quality.js";
+import { type CsvSource, type SourceFile, sniffSource } from "./source.js";
 
 export interface LoadOptions {
   /** A preset name (tushare, akshare, baostock, canonical). Default: canonical column names. */
@@ -35,68 +35,27 @@ const TEXT_COLUMNS = new Set<SourceColumn>(["date", "code", "industry"]);
 const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
-const isParquet = (lowerPath: string): boolean => lowerPath.endsWith(".parquet") || lowerPath.endsWith(".pq");
+/** Tokens that mean "no value" in a number column, as empty does (NaN and Inf parse as numbers). */
+export const MISSING_TOKENS = ["", "NA", "N/A", "#N/A", "null", "NULL", "None", "none", "nan", "NaN", "-nan"];
 
-/** The delimiter is fixed by the extension: sniffing it fails on files with a short last line. */
-const delimiterOf = (lowerPath: string): string => (/\.tsv(\.gz)?$/.test(lowerPath) ? "\t" : ",");
-function csvDialect(lowerPath: string): string {
-  return `delim=${delimiterOf(lowerPath) === "\t" ? "'\\t'" : "','"}, quote='"'`;
+/** DuckDB's CSV reader over a sniffed file, every column typed as given (no sniffing by DuckDB). */
+function csvExpr(src: CsvSource, types: string[], nullTokens: boolean): string {
+  const delim = src.delimiter === "\t" ? "'\\t'" : q(src.delimiter);
+  const columns = src.names.map((n, i) => `${q(n)}: '${types[i]}'`).join(", ");
+  return `read_csv(${q(src.path)}, header=true, auto_detect=false, delim=${delim}, quote='"', escape='"', ` +
+    `compression=${src.gzip ? "'gzip'" : "'none'"}, buffer_size=1048576, columns={${columns}}` +
+    `${nullTokens ? `, nullstr=[${MISSING_TOKENS.filter((t) => !/nan/i.test(t)).map(q).join(", ")}]` : ""})`;
 }
 
-function sourceExpr(path: string): string {
-  const lower = path.toLowerCase();
-  if (isParquet(lower)) return `read_parquet(${q(path)})`;
-  // Everything as text: our own parsing reports the line and column of a bad value.
-  return `read_csv(${q(path)}, all_varchar=true, header=true, null_padding=true, ${csvDialect(lower)})`;
+/** A file as a DuckDB table expression: Parquet as it is, CSV with every column as text. */
+export function sourceExpr(path: string): string {
+  const src = sniffSource(path);
+  return src.format === "parquet" ? `read_parquet(${q(src.path)})` : csvExpr(src, src.names.map(() => "VARCHAR"), false);
 }
 
 async function rows(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
   const r = await con.runAndReadAll(sql);
   return r.getRows() as unknown[][];
-}
-
-/** The header and first data row of a plain or gzip CSV/TSV, read from its first 64 KiB; null if unclear. */
-function csvHead(path: string): { names: string[]; first: string[] } | null {
-  const lower = path.toLowerCase();
-  if (isParquet(lower) || /\.(zst|bz2|xz|zip)$/.test(lower)) return null;
-  const fd = openSync(path, "r");
-  let raw: Buffer;
-  try {
-    const b = Buffer.alloc(1 << 16);
-    raw = b.subarray(0, readSync(fd, b, 0, b.length, 0));
-  } finally {
-    closeSync(fd);
-  }
-  let text: string;
-  try {
-    text = (lower.endsWith(".gz") ? gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : raw).toString("utf8");
-  } catch {
-    return null;
-  }
-  const lines = text.replace(/^\uFEFF/, "").split("\n");
-  if (lines.length < 3) return null; // a header and one whole row (the last piece may be cut off)
-  const delim = delimiterOf(lower);
-  const split = (line: string): string[] | null => {
-    const out: string[] = [];
-    let cur = "";
-    let quoted = false;
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i];
-      if (quoted) {
-        if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
-        else if (ch === '"') quoted = false;
-        else cur += ch;
-      } else if (ch === '"') quoted = true;
-      else if (ch === delim) out.push(cur), (cur = "");
-      else cur += ch;
-    }
-    out.push(cur);
-    return quoted ? null : out;
-  };
-  const names = split(lines[0].replace(/\r$/, ""));
-  const first = split(lines[1].replace(/\r$/, ""));
-  if (!names || !first || names.length !== first.length || names.some((n) => n === "") || new Set(names).size !== names.length) return null;
-  return { names, first };
 }
 
 /**
@@ -289,9 +248,45 @@ function typedExpr(col: string, sqlType: string, kind: ColumnKind): string {
   const t = sqlType.toUpperCase();
   if (kind === "text") return `CAST(${col} AS VARCHAR)`;
   if (kind === "date") return t === "DATE" ? col : t.startsWith("TIMESTAMP") ? `CAST(${col} AS DATE)` : dateExpr(col);
-  if (/^(DOUBLE|FLOAT|REAL|DECIMAL|BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER)/.test(t)) return `CAST(${col} AS DOUBLE)`;
+  if (INTEGER_TYPE.test(t) || /^(DOUBLE|FLOAT|REAL|DECIMAL)/.test(t)) return `CAST(${col} AS DOUBLE)`;
   if (t === "BOOLEAN") return `CAST(${col} AS DOUBLE)`;
   return numberExpr(col);
+}
+const INTEGER_TYPE = /^(BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|INT)/;
+
+/** The time zone whose calendar dates a market trades on. */
+const MARKET_TZ: Record<Market, string> = { cn: "Asia/Shanghai", us: "America/New_York", other: "UTC" };
+
+/**
+ * A typed (Parquet) date column as the market's calendar date. Instants (TIMESTAMP WITH TIME ZONE,
+ * integer epochs) are read in the market's time zone: a Shanghai midnight stored as 16:00 UTC the
+ * day before is that Shanghai date, not the UTC one. Instants that are all UTC midnights are dates
+ * written as instants, and keep their UTC date. Integers between 19000101 and 21001231 are YYYYMMDD;
+ * other integers are epochs whose unit (s, ms, us, ns) follows from their size. A naive TIMESTAMP
+ * is a wall-clock time: its date as written.
+ */
+async function parquetDateExpr(con: DuckDBConnection, src: string, col: string, sqlType: string, market: Market,
+  notes: string[]): Promise<string> {
+  const t = sqlType.toUpperCase();
+  const tz = MARKET_TZ[market];
+  const asDate = (instant: string, perDay: string, epoch: string): Promise<string> =>
+    rows(con, `SELECT coalesce(bool_and(${epoch} % ${perDay} = 0), true) FROM ${src}`).then(([[midnights]]) => {
+      notes.push(midnights === true ? `date column ${col}: instants at UTC midnight, read as their UTC dates`
+        : `date column ${col}: instants, read as dates in ${tz} (the market's time zone)`);
+      return midnights === true ? `CAST(${instant} AS DATE)` : `CAST(timezone(${q(tz)}, ${instant}) AS DATE)`;
+    });
+  if (t === "TIMESTAMP WITH TIME ZONE" || t === "TIMESTAMPTZ") return asDate(col, "86400000000", `epoch_us(${col})`);
+  if (!INTEGER_TYPE.test(t)) return typedExpr(col, sqlType, "date");
+  const [[lo, hi]] = await rows(con, `SELECT min(${col}), max(${col}) FROM ${src}`);
+  const min = Number(lo), max = Number(hi);
+  if (min >= 19000101 && max <= 21001231) {
+    notes.push(`date column ${col}: integers read as YYYYMMDD`);
+    return `CAST(TRY_STRPTIME(CAST(${col} AS VARCHAR), '%Y%m%d') AS DATE)`;
+  }
+  const [unit, perSecond] = max < 1e11 ? ["s", 1] : max < 1e14 ? ["ms", 1e3] : max < 1e17 ? ["us", 1e6] : ["ns", 1e9];
+  notes.push(`date column ${col}: integers read as epoch ${unit}`);
+  const instant = `to_timestamp(CAST(${col} AS DOUBLE) / ${perSecond})`;
+  return asDate(instant, String(86400 * perSecond), col);
 }
 
 /** A table source in SQL, its columns and their SQL types. */
@@ -305,50 +300,56 @@ interface Source {
 
 /**
  * The source as DuckDB reads it. `text`: every column as text, for our own parsing and error
- * messages. `typed`: DuckDB's typed, parallel reader; the types come from the file's first row
- * where we can read it ourselves (the sniffer DuckDB would otherwise run reads and parses a sample
- * of the file first, a third of the load time of a gzip file), else from the sniffer.
+ * messages. `typed`: DuckDB's typed, parallel reader, the types taken from the file's first row (the
+ * sniffer DuckDB would otherwise run reads and parses a sample of the file first, a third of the load
+ * time of a gzip file); missing-value tokens read as NULL.
  */
-async function describeSource(con: DuckDBConnection, path: string, mode: "typed" | "text", o: LoadOptions): Promise<Source> {
-  const lower = path.toLowerCase();
-  const head = mode === "typed" ? csvHead(path) : null;
-  let sql: string;
-  if (head) {
-    const mapping = resolveMapping(path, head.names, o);
-    const byName = new Map([...mapping].map(([canon, src]) => [src, canon]));
-    const dateColumn = (name: string): boolean => byName.get(name) === "date";
-    const numeric = (name: string): boolean => byName.has(name) && !TEXT_COLUMNS.has(byName.get(name)!);
-    let dateFormat = "";
-    const types = head.names.map((name, i) => {
-      const v = head.first[i].trim();
-      if (dateColumn(name)) {
-        if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return "DATE";
-        if (/^\d{8}$/.test(v)) return (dateFormat = "%Y%m%d"), "DATE";
-        if (/^\d{4}\/\d{2}\/\d{2}$/.test(v)) return (dateFormat = "%Y/%m/%d"), "DATE";
-        return "VARCHAR";
-      }
-      // A number DuckDB cannot read (a flag as true/false, say) stays text and is parsed in SQL.
-      return numeric(name) && (v === "" || !Number.isNaN(Number(v)) || /^[+-]?(nan|inf(inity)?)$/i.test(v)) ? "DOUBLE" : "VARCHAR";
-    });
-    const columns = head.names.map((n, i) => `${q(n)}: '${types[i]}'`).join(", ");
-    sql = `read_csv(${q(path)}, header=true, auto_detect=false, ${csvDialect(lower)}, buffer_size=1048576, ` +
-      `columns={${columns}}${dateFormat ? `, dateformat=${q(dateFormat)}` : ""})`;
-    return { sql, described: head.names.map((n, i) => [n, types[i]] as const), header: head.names, mapping };
+async function describeSource(con: DuckDBConnection, src: SourceFile, mode: "typed" | "text", o: LoadOptions): Promise<Source> {
+  if (src.format === "parquet") {
+    const sql = `read_parquet(${q(src.path)})`;
+    const described = (await rows(con, `DESCRIBE SELECT * FROM ${sql}`)).map((r) => [String(r[0]), String(r[1])] as const);
+    const header = described.map(([n]) => n);
+    return { sql, described, header, mapping: resolveMapping(src.file, header, o) };
   }
-  sql = mode === "text" || isParquet(lower) ? sourceExpr(path)
-    : `read_csv(${q(path)}, header=true, ${csvDialect(lower)})`;
-  const described = (await rows(con, `DESCRIBE SELECT * FROM ${sql}`)).map((r) => [String(r[0]), String(r[1])] as const);
-  // A UTF-8 byte-order mark may stay in the first column's name.
-  const header = described.map(([n]) => n.replace(/^\uFEFF/, ""));
-  return { sql, described, header, mapping: resolveMapping(path, header, o) };
+  const mapping = resolveMapping(src.file, src.names, o);
+  const byName = new Map([...mapping].map(([canon, name]) => [name, canon]));
+  let dateFormat = "";
+  const first = mode === "typed" && src.first?.length === src.names.length ? src.first : null;
+  const types = src.names.map((name, i) => {
+    if (!first) return "VARCHAR";
+    const v = first[i].trim();
+    if (byName.get(name) === "date") {
+      if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return "DATE";
+      if (/^\d{8}$/.test(v)) return (dateFormat = "%Y%m%d"), "DATE";
+      if (/^\d{4}\/\d{2}\/\d{2}$/.test(v)) return (dateFormat = "%Y/%m/%d"), "DATE";
+      return "VARCHAR";
+    }
+    // A number DuckDB cannot read (a flag as true/false, say) stays text and is parsed in SQL.
+    const numeric = byName.has(name) && !TEXT_COLUMNS.has(byName.get(name)!);
+    return numeric && (MISSING_TOKENS.includes(v) || !Number.isNaN(Number(v)) || /^[+-]?inf(inity)?$/i.test(v)) ? "DOUBLE" : "VARCHAR";
+  });
+  let sql = csvExpr(src, types, mode === "typed");
+  if (dateFormat) sql = sql.replace(/\)$/, `, dateformat=${q(dateFormat)})`);
+  return { sql, described: src.names.map((n, i) => [n, types[i]] as const), header: src.names, mapping };
 }
 
-/** Reads a bar file's rows with DuckDB (closed again before returning: its buffers go with it). */
-export async function readSource(path: string, o: LoadOptions): Promise<SourceRows> {
+/**
+ * Reads a bar file's rows with DuckDB (closed again before returning: its buffers go with it).
+ * `typed` is the fast path; `text` parses every value itself and names the first that does not
+ * parse. Lines in errors count data records from line 2; the caller maps them to the file's lines.
+ */
+export async function readSource(src: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<SourceRows> {
   const db = await DuckDBInstance.create(":memory:", { threads: "2" });
   const con = await db.connect();
   try {
-    return await readWith(con, path, o);
+    // Instants become dates in the market's zone, named explicitly: never the machine's zone.
+    await con.run("SET TimeZone = 'UTC'");
+    try {
+      return await parseSource(con, src, o, mode);
+    } catch (e) {
+      if (e instanceof DataError || mode === "typed") throw e;
+      throw new DataError(src.file, `cannot be read as a table: ${(e as Error).message.split("\n")[0]}`);
+    }
   } finally {
     con.closeSync();
     db.closeSync();
@@ -361,28 +362,15 @@ export interface SourceRows {
   market: Market;
   instruments: Instruments | undefined;
   quality: QualityReport;
+  /** The rows the source holds by its own count, where the reader can tell (Parquet's metadata). */
+  sourceRows?: number;
 }
 
-async function readWith(con: DuckDBConnection, path: string, o: LoadOptions): Promise<SourceRows> {
-  // Fast path: DuckDB's typed reader. A value it cannot convert makes it fail; the text path then
-  // finds the line and names it.
-  try {
-    return await parseSource(con, path, o, "typed");
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-  }
-  try {
-    return await parseSource(con, path, o, "text");
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    throw new DataError(path, `cannot be read as a table: ${(e as Error).message.split("\n")[0]}`);
-  }
-}
-
-async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, mode: "typed" | "text"): Promise<SourceRows> {
+async function parseSource(con: DuckDBConnection, file: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<SourceRows> {
+  const path = file.file;
   const quality = newQualityReport(path);
-  await con.run("DROP TABLE IF EXISTS typed"); // a typed attempt that failed may have left it
-  const { sql: src, described, header, mapping } = await describeSource(con, path, mode, o);
+  quality.notes.push(...file.notes);
+  const { sql: src, described, header, mapping } = await describeSource(con, file, mode, o);
   const preset = PRESETS[o.preset ?? "canonical"];
   const srcCol = (canon: SourceColumn): string => ident(described[header.indexOf(mapping.get(canon)!)][0]);
   const srcType = (canon: SourceColumn): string => described[header.indexOf(mapping.get(canon)!)][1];
@@ -399,14 +387,25 @@ async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, 
     return `coalesce(${e}, 'NaN'::DOUBLE)${f === 1 ? "" : ` * ${f}`}`;
   };
   const industryExpr = mapping.has("industry") ? `CAST(${srcCol("industry")} AS VARCHAR)` : "NULL";
+  // Parquet: the market (from every code) before the dates, whose instants are read in its time zone.
+  let market: Market | undefined = o.market && o.market !== "auto" ? o.market : undefined;
+  let sourceRows: number | undefined;
+  let dateSql = typedExpr(srcCol("date"), srcType("date"), "date");
+  if (file.format === "parquet") {
+    sourceRows = Number((await rows(con, `SELECT count(*) FROM ${src}`))[0][0]);
+    market ??= marketOfCodes((await rows(con, `SELECT DISTINCT trim(CAST(${srcCol("code")} AS VARCHAR)) FROM ${src} WHERE ${srcCol("code")} IS NOT NULL`))
+      .map((r) => String(r[0])));
+    dateSql = await parquetDateExpr(con, src, srcCol("date"), srcType("date"), market, quality.notes);
+  }
   let select: string;
   if (parsedCols.every(([c]) => srcType(c).toUpperCase() !== "VARCHAR")) {
     // Every value arrives typed: nothing can fail to parse, so the rows stream straight out.
-    select = `SELECT ${[days(typedExpr(srcCol("date"), srcType("date"), "date")), `trim(CAST(${srcCol("code")} AS VARCHAR))`,
+    select = `SELECT ${[days(dateSql), `trim(CAST(${srcCol("code")} AS VARCHAR))`,
       industryExpr, ...numericCols.map((c) => number(typedExpr(srcCol(c), srcType(c), "number"), c))].join(", ")} FROM ${src}`;
   } else {
     // Parse once into a typed table, keeping a flag for every value that would not parse.
-    const nonEmpty = (c: SourceColumn): string => `${srcCol(c)} IS NOT NULL AND trim(CAST(${srcCol(c)} AS VARCHAR)) <> ''`;
+    const tokens = MISSING_TOKENS.map(q).join(", ");
+    const nonEmpty = (c: SourceColumn): string => `${srcCol(c)} IS NOT NULL AND trim(CAST(${srcCol(c)} AS VARCHAR)) NOT IN (${tokens})`;
     // No row numbers: DuckDB keeps insertion order, so a row's position is its line (plus the header).
     const parts = [`trim(CAST(${srcCol("code")} AS VARCHAR)) AS code`, `${industryExpr} AS industry`];
     parsedCols.forEach(([c, kind], i) => {
@@ -444,19 +443,28 @@ async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, 
   present.forEach((on, k) => {
     if (on) (dayToIdx[k] = calendar.length), calendar.push(new Date((lo + k) * 86400000).toISOString().slice(0, 10));
   });
-  const sortedCodes = [...r.codes].sort();
-  const market: Market = o.market && o.market !== "auto" ? o.market
-    : looksLikeAshare(sortedCodes) || sortedCodes.slice(0, 50).every((c) => /^\d{6}$/.test(c)) ? "cn"
-    : sortedCodes.slice(0, 50).every((c) => /^[A-Z][A-Z0-9.\-]{0,6}$/.test(c)) ? "us" : "other";
-  const norm = market === "cn" ? normalizeAshareCode : (c: string): string => c;
-  const stocks = [...new Set(r.codes.map(norm))].sort();
-  const stockIndex = new Map(stocks.map((s, i) => [s, i]));
-  const stockOfCode = Int32Array.from(r.codes, (c) => stockIndex.get(norm(c))!);
-  const industryOf = new Map<string, string>();
-  r.codes.forEach((c, i) => {
-    const ind = r.industry[i];
-    if (ind !== null && !industryOf.has(norm(c))) industryOf.set(norm(c), ind);
+  // Codes are normalised one by one (a file may mix 600000.SH, sh600000 and 600000); a code that
+  // cannot be stops with the line of its first row.
+  market ??= marketOfCodes(r.codes);
+  const normalized = r.codes.map((c, id) => {
+    const n = normalizeCode(c, market!, o.padCodes);
+    if ("error" in n) throw new DataError(path, n.error, firstRowOf(r, id) + 2, mapping.get("code"));
+    return n.code;
   });
+  if (o.padCodes && r.codes.some((c, id) => normalized[id] !== c && /^\d{1,5}$/.test(c)))
+    quality.notes.push("codes with lost leading zeros were padded to 6 digits (--pad-codes)");
+  const stocks = [...new Set(normalized)].sort();
+  const stockIndex = new Map(stocks.map((s, i) => [s, i]));
+  const stockOfCode = Int32Array.from(normalized, (c) => stockIndex.get(c)!);
+  const industryOf = new Map<string, string>();
+  r.codes.forEach((_, i) => {
+    const ind = r.industry[i];
+    if (ind !== null && !industryOf.has(normalized[i])) industryOf.set(normalized[i], ind);
+  });
+  const norm = (c: string): string => {
+    const n = normalizeCode(c, market!, true);
+    return "code" in n ? n.code : c.trim();
+  };
   // The key columns become panel indices in place (-1: no such key): days to dates, codes to stocks.
   forEachRow(r.rows, (b, j) => {
     const k = r.code[b][j];
@@ -467,7 +475,16 @@ async function parseSource(con: DuckDBConnection, path: string, o: LoadOptions, 
   const instruments = o.instruments ? await loadInstruments(con, o.instruments, norm) : undefined;
   const num = new Map<SourceColumn, Float64Array[]>(numericCols.map((c, i) => [c, r.num[i]]));
   return { columns: { rows: r.rows, blockRows: ROW_BLOCK, dateIdx: r.day, stockIdx: r.code, num, calendar, stocks, industryOf },
-    market, instruments, quality };
+    market, instruments, quality, sourceRows };
+}
+
+/** The first row (0-based) that has code number `id`. */
+function firstRowOf(r: RowColumns, id: number): number {
+  for (let b = 0; b < r.code.length; b++) {
+    const i = r.code[b].indexOf(id);
+    if (i >= 0 && b * ROW_BLOCK + i < r.rows) return b * ROW_BLOCK + i;
+  }
+  return -1;
 }
 
 /** Row i is (block i >>> ROW_SHIFT, offset i & ROW_MASK); f runs over the rows in order. */
