@@ -67,6 +67,8 @@ export const ConfigSchema = z.object({
   features: z.object({
     windows: z.array(z.number().int().min(2).max(60)).default([2, 5, 10, 20]),
     standardize: z.boolean().default(true),
+    /** Clip each date's cross-section to median +- k MAD before the z-score (0: plain z-score); DEFAULT_FEATURE_SETTINGS. */
+    winsorize: z.number().min(0).default(0),
     spearmanThreshold: z.number().gt(0).max(1).default(0.8),
   }).strict().default({}),
   train: z.object({

@@ -191,7 +191,7 @@ async function features(argv: string[]): Promise<number> {
   const { loadData } = await import("./pipeline.js");
   const { buildFeatureStore } = await import("../features/index.js");
   const { panel } = await loadData(cfg);
-  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), { windows: cfg.features.windows, standardize: cfg.features.standardize });
+  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), { windows: cfg.features.windows, standardize: cfg.features.standardize, winsorize: cfg.features.winsorize });
   console.log(JSON.stringify({ store: store.dir, key: store.meta.key, windows: store.meta.settings.windows, masked: store.meta.masked,
     stand_ins: store.meta.standIns, seconds: store.meta.seconds }));
   return 0;

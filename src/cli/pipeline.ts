@@ -98,8 +98,9 @@ export async function prepareRun(cfg: Config, log: (s: string) => void, progress
   })();
   log(`schedule: ${windows.length} test windows: ${windows.map((w) => w.name).join(", ")}`);
   const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), cfg.features.windows.includes(10)
-    ? { windows: cfg.features.windows, standardize: cfg.features.standardize }
-    : { windows: [...new Set([...cfg.features.windows, 10])].sort((a, b) => a - b), standardize: cfg.features.standardize },
+    ? { windows: cfg.features.windows, standardize: cfg.features.standardize, winsorize: cfg.features.winsorize }
+    : { windows: [...new Set([...cfg.features.windows, 10])].sort((a, b) => a - b), standardize: cfg.features.standardize,
+      winsorize: cfg.features.winsorize },
   (done, total) => progress?.update(done, total));
   progress?.done();
   log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);

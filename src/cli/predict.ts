@@ -18,7 +18,7 @@ interface Manifest {
   features: number;
   featureColumns: number[] | null;
   images: ImageSpec[];
-  featureSettings: { windows: number[]; standardize: boolean };
+  featureSettings: { windows: number[]; standardize: boolean; winsorize?: number };
 }
 
 export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date: string; code: string; score: number }[]> {

@@ -6,7 +6,8 @@
  *   d<d>.f32           float32, [stock][date][208], little-endian: a stock's rows are contiguous,
  *                      so building and reading go stock by stock and never hold the whole panel
  *   d<d>.valid         uint8 [stock][date]: 1 where the window had no missing input
- *   d<d>.stats         float64 [date][208][2]: cross-sectional mean and standard deviation
+ *   d<d>.stats         float64 [date][208][4]: the cross-sectional mean and standard deviation (of
+ *                      the winsorised values when winsorising), and the winsorising bounds
  * Peak memory while building is the 13 inputs plus one stock's rows; while reading, the columns
  * asked for plus one stock's rows. float32 throughout: float16 would lose the covariances of
  * volume-scale inputs, whose values exceed its range (65,504).
@@ -18,15 +19,22 @@ import type { Panel } from "../data/index.js";
 import { type Inputs, computeInputs } from "./inputs.js";
 import { N_FEATURES, extractStock, featureName } from "./operators.js";
 
-export const FEATURE_VERSION = 1;
+/** 2: stats hold the winsorising bounds (stores of version 1 are rebuilt). */
+export const FEATURE_VERSION = 2;
 
 export interface FeatureSettings {
   /** Windows d (the paper: 2, 5, 10, 20; primary 10). */
   windows: number[];
   /** Standardise each feature across stocks on each date when reading (z-score, clipped to +-5). */
   standardize: boolean;
+  /**
+   * Before the z-score, clip each date's cross-section to median +- k x MAD (scaled to a normal's
+   * standard deviation), so that one exploding value (a ts_return of inputs near zero) does not
+   * inflate the standard deviation and squash every other stock to ~0. 0: plain z-score.
+   */
+  winsorize?: number;
 }
-export const DEFAULT_FEATURE_SETTINGS: FeatureSettings = { windows: [2, 5, 10, 20], standardize: true };
+export const DEFAULT_FEATURE_SETTINGS: Required<FeatureSettings> = { windows: [2, 5, 10, 20], standardize: true, winsorize: 0 };
 
 export interface FeatureStoreMeta {
   version: number;
@@ -59,11 +67,14 @@ export function featureKey(p: Panel, settings: FeatureSettings): string {
   return h.digest("hex").slice(0, 24);
 }
 
+/** Numbers per (date, feature) in a .stats file: mean, standard deviation, lower and upper bound. */
+const STATS = 4;
+
 function welford(stats: Float64Array, count: Int32Array, row: Float32Array | Float64Array, base: number, t: number): void {
   const n = ++count[t];
   for (let f = 0; f < N_FEATURES; f++) {
     const x = row[base + f];
-    const i = (t * N_FEATURES + f) * 2;
+    const i = (t * N_FEATURES + f) * STATS;
     const delta = x - stats[i];
     stats[i] += delta / n;
     stats[i + 1] += delta * (x - stats[i]); // M2, turned into a standard deviation at the end
@@ -74,8 +85,9 @@ function welford(stats: Float64Array, count: Int32Array, row: Float32Array | Flo
  * Builds (or finds) the feature store of a panel under `root`. Returns at once when a store with
  * the same key exists: features are computed once per dataset and settings.
  */
-export function buildFeatureStore(p: Panel, root: string, settings: FeatureSettings = DEFAULT_FEATURE_SETTINGS,
+export function buildFeatureStore(p: Panel, root: string, given: FeatureSettings = DEFAULT_FEATURE_SETTINGS,
   onProgress?: (done: number, total: number) => void): FeatureStore {
+  const settings: Required<FeatureSettings> = { ...DEFAULT_FEATURE_SETTINGS, ...given };
   const key = featureKey(p, settings);
   const dir = join(root, key);
   if (existsSync(join(dir, "meta.json"))) return openFeatureStore(dir);
@@ -92,7 +104,7 @@ export function buildFeatureStore(p: Panel, root: string, settings: FeatureSetti
   for (const d of settings.windows) {
     const fd = openSync(join(tmp, `d${d}.f32`), "w");
     const validAll = new Uint8Array(S * D);
-    const stats = new Float64Array(D * N_FEATURES * 2);
+    const stats = new Float64Array(D * N_FEATURES * STATS);
     const count = new Int32Array(D);
     let m = 0;
     for (let s = 0; s < S; s++) {
@@ -110,9 +122,12 @@ export function buildFeatureStore(p: Panel, root: string, settings: FeatureSetti
     }
     closeSync(fd);
     for (let t = 0; t < D; t++) for (let f = 0; f < N_FEATURES; f++) {
-      const i = (t * N_FEATURES + f) * 2;
+      const i = (t * N_FEATURES + f) * STATS;
       stats[i + 1] = count[t] > 1 ? Math.sqrt(stats[i + 1] / (count[t] - 1)) : 0;
+      stats[i + 2] = -Infinity;
+      stats[i + 3] = Infinity;
     }
+    if (settings.winsorize > 0) winsorizedStats(join(tmp, `d${d}.f32`), validAll, S, D, settings.winsorize, stats);
     writeFileSync(join(tmp, `d${d}.valid`), validAll);
     writeFileSync(join(tmp, `d${d}.stats`), new Uint8Array(stats.buffer));
     masked[d] = m;
@@ -175,7 +190,8 @@ export function readFeaturePanel(store: FeatureStore, d: number, columns?: numbe
         const f = cols[j];
         let v = row[src + f];
         if (std) {
-          const i = (t * N_FEATURES + f) * 2;
+          const i = (t * N_FEATURES + f) * STATS;
+          v = Math.max(stats[i + 2], Math.min(stats[i + 3], v));
           v = stats[i + 1] > 0 ? Math.max(-5, Math.min(5, (v - stats[i]) / stats[i + 1])) : 0;
         }
         values[dst + j] = v;
@@ -184,4 +200,94 @@ export function readFeaturePanel(store: FeatureStore, d: number, columns?: numbe
   }
   closeSync(fd);
   return { d, S, D, columns: cols, values, valid };
+}
+
+/** A normal variable's standard deviation per unit of median absolute deviation. */
+const MAD_TO_SD = 1.4826;
+
+/**
+ * Each date's winsorised statistics, read back from the written panel a block of dates at a time
+ * (the file is stock-major, so a date's cross-section is spread over every stock's rows): per
+ * (date, feature), bounds median +- k x 1.4826 x MAD over the valid stocks, then the mean and
+ * sample standard deviation of the clipped values. Where more than half the values are equal (MAD
+ * 0), the scale is the mean absolute deviation from the median x 1.2533 (a normal's sd per unit).
+ * Only the date's own cross-section enters: no date sees another.
+ */
+function winsorizedStats(path: string, valid: Uint8Array, S: number, D: number, k: number, stats: Float64Array): void {
+  const F = N_FEATURES;
+  const B = Math.max(1, Math.min(D, Math.floor((1 << 24) / (S * F))));
+  const block = new Float32Array(S * B * F);
+  const x = new Float64Array(S);
+  const dev = new Float64Array(S);
+  const fd = openSync(path, "r");
+  try {
+    for (let t0 = 0; t0 < D; t0 += B) {
+      const nb = Math.min(B, D - t0);
+      for (let s = 0; s < S; s++)
+        readSync(fd, new Uint8Array(block.buffer, s * B * F * 4, nb * F * 4), 0, nb * F * 4, (s * D + t0) * F * 4);
+      for (let b = 0; b < nb; b++) {
+        const t = t0 + b;
+        for (let f = 0; f < F; f++) {
+          let n = 0;
+          for (let s = 0; s < S; s++) if (valid[s * D + t]) x[n++] = block[(s * B + b) * F + f];
+          const i = (t * F + f) * STATS;
+          if (n < 2) continue;
+          const med = median(x, n);
+          let absSum = 0;
+          for (let j = 0; j < n; j++) absSum += (dev[j] = Math.abs(x[j] - med));
+          const mad = median(dev, n);
+          const scale = mad > 0 ? MAD_TO_SD * mad : 1.2533 * (absSum / n);
+          const lo = med - k * scale, hi = med + k * scale;
+          let mean = 0;
+          for (let j = 0; j < n; j++) mean += Math.max(lo, Math.min(hi, x[j]));
+          mean /= n;
+          let ss = 0;
+          for (let j = 0; j < n; j++) {
+            const e = Math.max(lo, Math.min(hi, x[j])) - mean;
+            ss += e * e;
+          }
+          stats[i] = mean;
+          stats[i + 1] = Math.sqrt(ss / (n - 1));
+          stats[i + 2] = lo;
+          stats[i + 3] = hi;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The median of a[0..n) (reorders it): quickselect of the middle element(s). */
+export function median(a: Float64Array, n: number): number {
+  const m = n >> 1;
+  select(a, 0, n - 1, m);
+  if (n & 1) return a[m];
+  let below = -Infinity;
+  for (let j = 0; j < m; j++) if (a[j] > below) below = a[j];
+  return (below + a[m]) / 2;
+}
+
+/** Rearranges a[lo..hi] so that a[k] is the value it would have sorted, smaller ones before it. */
+function select(a: Float64Array, lo: number, hi: number, k: number): void {
+  while (hi > lo) {
+    // Median of three as the pivot: sorted or constant runs do not make it quadratic.
+    const mid = (lo + hi) >> 1;
+    const p = Math.max(Math.min(a[lo], a[mid]), Math.min(Math.max(a[lo], a[mid]), a[hi]));
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < p) i++;
+      while (a[j] > p) j--;
+      if (i <= j) {
+        const tmp = a[i];
+        a[i] = a[j];
+        a[j] = tmp;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
 }
