@@ -101,9 +101,3 @@ export function priceLimit(b: Board, date: string, isSt: boolean): number {
   if (b === "chinext") return date >= "2020-08-24" ? 0.2 : isSt ? 0.05 : 0.1;
   return isSt ? 0.05 : 0.1;
 }
-
-/** A-share codes look like SH600000, SZ000001, 600000.SH or sh.600000. */
-export function looksLikeAshare(codes: string[]): boolean {
-  const sample = codes.slice(0, 50);
-  return sample.length > 0 && sample.every((c) => /^(SH|SZ|BJ)\d{6}$|^\d{6}\.(SH|SZ|BJ)$|^(sh|sz|bj)\.\d{6}$/i.test(c));
-}
