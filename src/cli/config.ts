@@ -38,6 +38,11 @@ export const ConfigSchema = z.object({
   /** Also train the chapter-4 ablations of V4. */
   ablations: z.boolean().default(false),
   /**
+   * Reference rows of table 1-1 on the same dates: a ridge regression on the same features, target
+   * and neutralisation (trained per window like the networks), and classic one-line factors.
+   */
+  references: z.boolean().default(true),
+  /**
    * V4's regularisation, which the paper leaves open (DESIGN.md fixes the architecture and the
    * Bi-LSTM's dropout of 0.2); applies to V4 and its ablations.
    */

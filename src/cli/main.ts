@@ -148,12 +148,13 @@ async function run(argv: string[], base: Record<string, unknown> = {}): Promise<
   const { runPipeline } = await import("./pipeline.js");
   const r = await runPipeline(cfg);
   const rows = Object.entries(r.metrics.models as Record<string, IcRow>);
+  rows.push(...Object.entries((r.metrics.references ?? {}) as Record<string, IcRow>));
   const oracle = r.metrics.oracle as IcRow | null;
   if (oracle) rows.push(["oracle", oracle]);
   console.log("table 1-1 (IC test):");
-  console.log("model      IC mean   IC std     IR   rank IC");
+  console.log("model          IC mean   IC std     IR   rank IC");
   for (const [name, m] of rows)
-    console.log(`${name.padEnd(10)} ${m.ic_mean.toFixed(4).padStart(7)} ${m.ic_std.toFixed(4).padStart(8)} ${m.ir.toFixed(3).padStart(6)} ${m.rank_ic_mean.toFixed(4).padStart(9)}`);
+    console.log(`${name.padEnd(14)} ${m.ic_mean.toFixed(4).padStart(7)} ${m.ic_std.toFixed(4).padStart(8)} ${m.ir.toFixed(3).padStart(6)} ${m.rank_ic_mean.toFixed(4).padStart(9)}`);
   console.log(`report: ${join(r.outDir, "report.html")}`);
   return 0;
 }

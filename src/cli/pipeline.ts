@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Panel, type QualityReport, forwardIC, loadBars, loadQlib, syntheticMarket } from "../data/index.js";
-import { buildFeatureStore } from "../features/index.js";
+import { buildFeatureStore, classicFactors } from "../features/index.js";
 import { neutralizePanel, styleExposures } from "../risk/index.js";
 import { type RollingWindow, industryIndex, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
@@ -115,6 +115,7 @@ export function modelSpecs(cfg: Config): [string, ModelSpec][] {
   return [
     ...cfg.models.map((m) => [m, { kind: m }] as [string, ModelSpec]),
     ...(cfg.ablations ? Object.entries(ABLATIONS) : []),
+    ...(cfg.references ? [["ridge", { kind: "ridge" }] as [string, ModelSpec]] : []),
   ].map(([name, spec]) => [name, withV4(spec)]);
 }
 
@@ -187,14 +188,16 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
     return { name, ic, decay, groups, enhancement, styleExposure: styleExposure(factor, styles, S, D, cfg.evaluate.every), trainSeconds };
   }
 
-  // The oracle (synthetic data): the planted signal on the same test dates.
-  let oracleEval: ModelEvaluation | null = null;
-  if (oracle) {
+  // The oracle (synthetic data) and the classic factors: on the cells the first model predicts.
+  const first = evaluations[0]?.rolling?.factor;
+  const onTestCells = (x: Float64Array): Float64Array => {
     const f = new Float64Array(S * D).fill(NaN);
-    const first = evaluations[0]?.rolling?.factor;
-    for (let k = 0; k < S * D; k++) if (first ? Number.isFinite(first[k]) : false) f[k] = oracle[k];
-    oracleEval = await evaluate("oracle", f, 0);
-  }
+    for (let k = 0; k < S * D; k++) if (first ? Number.isFinite(first[k]) : false) f[k] = x[k];
+    return f;
+  };
+  const oracleEval = oracle ? await evaluate("oracle", onTestCells(oracle), 0) : null;
+  const references: ModelEvaluation[] = [];
+  if (cfg.references) for (const c of classicFactors(panel)) references.push(await evaluate(c.name, onTestCells(c.values), 0));
 
   const summarizeModel = (e: ModelEvaluation): Record<string, unknown> => ({
     ic_mean: e.ic.summary.ic.mean, ic_std: e.ic.summary.ic.std, ir: e.ic.summary.ic.ir, ic_t: e.ic.summary.ic.t,
@@ -212,6 +215,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   const metrics: Record<string, unknown> = {
     models: Object.fromEntries(evaluations.map((e) => [e.name, summarizeModel(e)])),
     oracle: oracleEval ? summarizeModel(oracleEval) : null,
+    references: Object.fromEntries(references.map((e) => [e.name, summarizeModel(e)])),
     oracle_configured_ic: oracle ? forwardIC(oracle, panel.fields.vwap!, S, D, cfg.horizon, cfg.evaluate.every) : null,
     data_quality: quality,
     labels: { horizon: cfg.horizon, missing: labels.missing, warnings: labels.warnings },
@@ -247,7 +251,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
     writeFactor(`factor_${e.name}.csv`, e.rolling!.factor);
     writeFactor(`factor_neutral_${e.name}.csv`, e.neutralFactor!);
   }
-  const all = oracleEval ? [...evaluations, oracleEval] : evaluations;
+  const all = [...evaluations, ...references, ...(oracleEval ? [oracleEval] : [])];
   write("table_1_1_ic.csv", csv([["model", "ic_mean", "ic_std", "ir", "rank_ic_mean", "rank_ic_std", "rank_ir", "ic_t", "ic_positive"],
     ...all.map((e) => [e.name, e.ic.summary.ic.mean, e.ic.summary.ic.std, e.ic.summary.ic.ir, e.ic.summary.rankIc.mean,
       e.ic.summary.rankIc.std, e.ic.summary.rankIc.ir, e.ic.summary.ic.t, e.ic.summary.ic.positive])]));

@@ -7,3 +7,4 @@ export {
 } from "./store.js";
 export { spearmanSelect, type SpearmanSelection } from "./spearman.js";
 export { gatherImages, imageValid, type Sample } from "./images.js";
+export { classicFactors, type ClassicFactor } from "./classic.js";

@@ -18,7 +18,8 @@ export interface ImageSpec {
 }
 
 export interface ModelSpec {
-  kind: ModelKind;
+  /** A network, or "ridge": the linear reference row (closed form, no network; it reads V4's samples). */
+  kind: ModelKind | "ridge";
   /** Ablation switches of V4 (the paper's chapter 4). */
   v4?: Partial<Omit<AlphaNetV4Config, "features">> & { auxWindows?: number[]; useSpearman?: boolean };
 }
@@ -40,6 +41,7 @@ export function imageSpecs(spec: ModelSpec): ImageSpec[] {
       return [{ d: 10, T: 3, step: 10 }];
     case "v3":
       return [{ d: 10, T: 3, step: 10 }, { d: 5, T: 6, step: 5 }];
+    case "ridge":
     case "v4": {
       const T = spec.v4?.seqLen ?? 20;
       return [{ d: 10, T, step: 1 }, ...auxWindowsOf(spec).map((d) => ({ d, T, step: 1 }))];
@@ -49,6 +51,7 @@ export function imageSpecs(spec: ModelSpec): ImageSpec[] {
 
 export function createModel(spec: ModelSpec, features: number): AlphaNet {
   switch (spec.kind) {
+    case "ridge": throw new Error("the ridge row has no network: it is fitted in closed form (train/ridge.ts)");
     case "v1": return new AlphaNetV1(features);
     case "v2": return new AlphaNetV2(features);
     case "v3": return new AlphaNetV3(features);

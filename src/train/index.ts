@@ -3,3 +3,4 @@ export { DEFAULT_TRAIN, imagesFor, predict, sampleWeights, trainModel, validatio
   type TrainOptions, type TrainResult } from "./trainer.js";
 export { PanelCache, assembleRolling, runRolling, trainWindow, type WindowOutcome, type PipelineData, type RollingOptions, type RollingResult,
   type WindowResult } from "./rolling.js";
+export { RIDGE_PENALTIES, gram, ridgeSolve, ridgeWindow } from "./ridge.js";

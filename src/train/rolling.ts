@@ -13,6 +13,7 @@ import { AlphaNetV4, type ModelSpec, createModel, imageSpecs } from "../models/i
 import { type Projection, type StyleExposures, projection as projectionOf } from "../risk/index.js";
 import { type Labels, type RollingWindow, type SampleSet, buildSamples, windowDates } from "../dataset/index.js";
 import { type EpochLog, type TrainOptions, imagesFor, predict, trainModel } from "./trainer.js";
+import { ridgeWindow } from "./ridge.js";
 import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
 
 export interface PipelineData {
@@ -46,6 +47,8 @@ export interface WindowResult {
   log: EpochLog[];
   bestEpoch: number;
   seconds: number;
+  /** The ridge row: the penalty chosen on the validation tail (its log has one entry per penalty tried). */
+  penalty?: number;
   /** V4: the attention weights over the T steps (oldest first), averaged over test samples. */
   attention?: number[];
 }
@@ -111,6 +114,7 @@ export interface WindowOutcome {
  */
 export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w: RollingWindow, i: number, cache: PanelCache,
   o: RollingOptions): WindowOutcome {
+  if (spec.kind === "ridge") return ridgeWindow(data, w, cache, o);
   const { panel } = data;
   const D = panel.calendar.length;
   const specs = imageSpecs(spec);
