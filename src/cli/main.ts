@@ -176,7 +176,7 @@ paper's 90-epoch protocol (hours on a CPU; see README).\n\n${RUN_HELP}`);
 async function ingest(argv: string[]): Promise<number> {
   const cfg = configFrom(argv.filter((a) => a !== "--qlib"));
   if (!cfg.data.path) throw new UsageError("ingest needs --data FILE|DIR");
-  const { loadData } = await import("./pipeline.js");
+  const { loadData } = await import("./data.js");
   const { writeQlib } = await import("../data/index.js");
   const { panel, quality } = await loadData(cfg);
   mkdirSync(cfg.out, { recursive: true });

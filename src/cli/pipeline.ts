@@ -49,23 +49,8 @@ export function costsOf(c: Config["evaluate"]["costs"]): Costs {
   return c === "paper" ? PAPER_COSTS : c === "realistic" ? REALISTIC_COSTS : c;
 }
 
-/** The run's data: the synthetic market, a Qlib directory or a bar file, as the configuration says. */
-export async function loadData(cfg: Config, log: (s: string) => void = () => {}):
-  Promise<{ panel: Panel; quality: QualityReport; oracle?: Float64Array }> {
-  const d = cfg.data;
-  if (!d.path) {
-    log("data: the synthetic market");
-    const m = syntheticMarket({ ...d.synthetic, seed: d.synthetic.seed ?? cfg.seed + 7 });
-    return { panel: m.panel, quality: m.quality, oracle: m.oracle };
-  }
-  if (!existsSync(d.path)) throw new UsageError(`--data ${d.path}: no such file or folder`);
-  log(`data: ${d.path}`);
-  if (statSync(d.path).isDirectory()) return loadQlib(d.path, { priceBasis: d.priceBasis });
-  return loadBars(d.path, {
-    preset: d.preset, map: d.map, market: d.market, priceBasis: d.priceBasis, instruments: d.instruments, universeColumn: d.universeColumn,
-    encoding: d.encoding, padCodes: d.padCodes,
-  });
-}
+export { loadData } from "./data.js";
+import { loadData } from "./data.js";
 
 function csv(rows: (string | number)[][]): string {
   const cell = (v: string | number): string => {
