@@ -69,7 +69,7 @@ export function parseSafetensorsHeader(buf: Buffer, source = "safetensors buffer
   try {
     header = JSON.parse(buf.subarray(8, dataStart).toString("utf8"));
   } catch (e) {
-    fail(`the header is not valid JSON (${(e as Error).message}): not a safetensors file, or a damaged one`);
+    fail(`the header is not valid JSON (${(e as Error).message.replace(/\s+/g, " ")}): not a safetensors file, or a damaged one`);
   }
   if (!header || typeof header !== "object" || Array.isArray(header)) fail("the header is not a JSON object");
   const dataLength = buf.length - dataStart;
