@@ -242,7 +242,8 @@ export function checkpointChanges(saved: Record<string, unknown>, current: Recor
     } else if (key === "window") {
       const w = (x: unknown): string => {
         const d = x as Record<string, [string, string]> | undefined;
-        return d?.test && d.train ? `tests ${d.test.join("..")} after training on ${d.train.join("..")}` : "none";
+        return d?.test && d.train && d.valid
+          ? `tests ${d.test.join("..")} after training on ${d.train.join("..")} (validated on ${d.valid.join("..")})` : "none";
       };
       changes.push(`made for the window that ${w(saved.window)}, this run's ${w(current.window)}`);
     } else {

@@ -186,7 +186,7 @@ test("--resume continues only the run that made the checkpoints: other data, see
   await mismatch({ seed: 3 }, /: made with seed 2, this run has seed 3;/);
   await mismatch({ data: { synthetic: { ...BASE.data.synthetic, seed: 6 } } }, /: made with other data \(data hash [0-9a-f]{16}, this run's [0-9a-f]{16}\);/);
   await mismatch({ schedule: { ...BASE.schedule, testStart: "2019-10-01" } },
-    /: made for the window that tests 2019-09-02\.\.2019-12-3\d after training on 2018-\d\d-\d\d\.\.2019-\d\d-\d\d, this run's tests 2019-10-01\.\./);
+    /: made for the window that tests 2019-09-02\.\.2019-12-3\d after training on 2018-\d\d-\d\d\.\.2019-\d\d-\d\d \(validated on [-.\d]+\), this run's tests 2019-10-01\.\./);
   await mismatch({ train: { ...BASE.train, lrStart: 0.002 } }, /: made with train\.lrStart 0\.001, this run has train\.lrStart 0\.002;/);
   await mismatch({ sampleStep: 5 }, /: made with sampleStep 10, this run has sampleStep 5;/);
   await mismatch({ features: { ...BASE.features, spearmanThreshold: 0.7 } }, /: made with features\.spearmanThreshold 0\.8, this run has features\.spearmanThreshold 0\.7;/);

@@ -109,7 +109,7 @@ test("a checkpoint made with other settings or another record is not continued: 
   const train = (opts: object): TrainResult => {
     manualSeed(0);
     return trainModel(createModel({ kind: "v1" }, 6), tinyData("v1"), { maxEpochs: 2, patience: 100, minBatch: 48, seed: 3, checkpointDir: dir,
-      record: { data: "a1", window: { train: ["2019-01-02", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] } }, ...opts });
+      record: { data: "a1", window: { train: ["2019-01-02", "2019-06-28"], valid: ["2019-05-01", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] } }, ...opts });
   };
   const first = train({});
   const state = readFileSync(join(dir, "state.json"), "utf8");
@@ -120,11 +120,12 @@ test("a checkpoint made with other settings or another record is not continued: 
   });
   stopped({ seed: 4 }, new RegExp(`^${dir}: made with seed 3, this run has seed 4; remove --resume`));
   stopped({ maxEpochs: 3, lrEnd: 1e-5 }, /: made with train\.maxEpochs 2, this run has train\.maxEpochs 3; made with train\.lrEnd 1e-7, this run has train\.lrEnd 0\.00001;/);
-  stopped({ record: { data: "b2", window: { train: ["2019-01-02", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] } } },
+  stopped({ record: { data: "b2", window: { train: ["2019-01-02", "2019-06-28"], valid: ["2019-05-01", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] } } },
     /: made with other data \(data hash a1, this run's b2\);/);
-  stopped({ record: { data: "a1", window: { train: ["2019-01-02", "2019-07-31"], test: ["2019-08-01", "2019-12-31"] } } },
-    /: made for the window that tests 2019-07-01\.\.2019-12-31 after training on 2019-01-02\.\.2019-06-28, this run's tests 2019-08-01\.\.2019-12-31 after training on 2019-01-02\.\.2019-07-31;/);
-  stopped({ record: { data: "a1", window: { train: ["2019-01-02", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] }, selection: [1, 2] } },
+  stopped({ record: { data: "a1", window: { train: ["2019-01-02", "2019-07-31"], valid: ["2019-06-01", "2019-07-31"], test: ["2019-08-01", "2019-12-31"] } } },
+    new RegExp(": made for the window that tests 2019-07-01..2019-12-31 after training on 2019-01-02..2019-06-28 \\(validated on 2019-05-01..2019-06-28\\), " +
+      "this run's tests 2019-08-01..2019-12-31 after training on 2019-01-02..2019-07-31 \\(validated on 2019-06-01..2019-07-31\\);"));
+  stopped({ record: { data: "a1", window: { train: ["2019-01-02", "2019-06-28"], valid: ["2019-05-01", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] }, selection: [1, 2] } },
     /: made with selection unset, this run has selection \[1,2\];/);
   assert.equal(readFileSync(join(dir, "state.json"), "utf8"), state, "a refused checkpoint is left as it was");
   // Unchanged: the finished checkpoint is continued (nothing left to train) and gives the same log.
