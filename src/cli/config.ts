@@ -2,7 +2,8 @@
  * The run configuration: one object drives a run (a YAML or JSON file, then command-line flags on
  * top). Validated with zod in strict mode, so that a typo in a key is an error that names it.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
@@ -122,6 +123,23 @@ export function validateConfig(raw: unknown, source = "configuration"): Config {
   const where = issue.path.join(".") || "(top level)";
   const what = issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
   throw new UsageError(`${source}: ${where}: ${what}`);
+}
+
+/**
+ * The outputs go into the folder `out` (made when missing): an existing file there, or a file where a
+ * folder above it would be, stops the command before any work, with the reason.
+ */
+export function checkOutFolder(out: string): void {
+  const target = resolve(out);
+  for (let p = target; ; p = dirname(p)) {
+    if (existsSync(p)) {
+      if (statSync(p).isDirectory()) return;
+      throw new UsageError(p === target
+        ? `--out ${out}: an existing file, not a folder; the outputs go into a folder (made when missing): name another, or move the file`
+        : `--out ${out}: ${p} is a file, so no folder can be made under it; name another folder`);
+    }
+    if (dirname(p) === p) return;
+  }
 }
 
 export function readConfigFile(path: string): unknown {

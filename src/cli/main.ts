@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type Config, DEFAULT_SCHEDULE, DEMO_PRESETS, UsageError, merge, readConfigFile, validateConfig } from "./config.js";
+import { type Config, DEFAULT_SCHEDULE, DEMO_PRESETS, UsageError, checkOutFolder, merge, readConfigFile, validateConfig } from "./config.js";
 
 const HELP = `alphanet: mine stock-selection alphas with AlphaNetV4
 
@@ -138,7 +138,9 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
   const merged = merge(cfg, clean(flags) as Record<string, unknown>);
   if (merged.schedule && typeof merged.schedule === "object")
     merged.schedule = { ...DEFAULT_SCHEDULE, ...(merged.schedule as object) };
-  return validateConfig(merged, values.config ? String(values.config) : "configuration");
+  const config = validateConfig(merged, values.config ? String(values.config) : "configuration");
+  checkOutFolder(config.out);
+  return config;
 }
 
 type IcRow = { ic_mean: number; ic_std: number; ir: number; rank_ic_mean: number };
@@ -277,6 +279,7 @@ async function main(argv: string[]): Promise<number> {
       if (wantsHelp) return console.log(`alphanet report --out DIR\nThe report of a finished run is OUT/report.html, written by run and demo.`), 0;
       {
         const out = rest[rest.indexOf("--out") + 1] ?? "out";
+        checkOutFolder(out);
         const path = join(out, "report.html");
         if (!existsSync(path)) throw new UsageError(`${path}: no report there: run 'alphanet run --out ${out}' first`);
         console.log(`report: ${path}`);

@@ -11,7 +11,7 @@ import { neutralizePanel, styleExposures } from "../risk/index.js";
 import { type RollingWindow, industryIndex, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
 import {
-  PanelCache, type PipelineData, type RollingOptions, type RollingResult, type TrainOptions, runRolling,
+  PanelCache, type PipelineData, checkResume, type RollingOptions, type RollingResult, type TrainOptions, runRolling,
 } from "../train/index.js";
 import {
   DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, enhanceIndex, icDecay, icTest, stratify, styleExposure,
@@ -119,17 +119,20 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   const t0 = Date.now();
   const outDir = cfg.out;
   mkdirSync(outDir, { recursive: true });
-  // A run that stops early must not leave results that look complete.
-  for (const f of ["metrics.json", "report.html"]) rmSync(join(outDir, f), { force: true });
-  const staging = join(outDir, `.staging-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
 
   const bar = (label: string): Progress => progressBar(label, opts.progress ?? process.stderr.isTTY === true);
   const prepared = await prepareRun(cfg, log, bar("features"));
   const { panel, quality, oracle, windows, store, styles, labels, industries } = prepared;
   const S = panel.stocks.length, D = panel.calendar.length;
   const specs = modelSpecs(cfg);
+  // Resume continues only this run's checkpoints: any made from other data or settings stops the run
+  // here, before training and before the finished results of the run that made them are removed.
+  for (const [name, spec] of specs) checkResume(name, spec, prepared, windows, rollingOptions(cfg));
+  // A run that stops early must not leave results that look complete.
+  for (const f of ["metrics.json", "report.html"]) rmSync(join(outDir, f), { force: true });
+  const staging = join(outDir, `.staging-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
   const trained = new Map<string, RollingResult>();
   if (cfg.jobs > 1) {
     const ui = { log, progress: bar(`train (${cfg.jobs} jobs)`) };

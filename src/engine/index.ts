@@ -10,5 +10,8 @@ export {
 } from "./tensor.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim.js";
-export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, saveModel, loadModel } from "./safetensors.js";
+export {
+  encodeSafetensors, decodeSafetensors, parseSafetensorsHeader, readSafetensorsFile, saveSafetensors, loadSafetensors, saveModel, loadModel,
+  SafetensorsError, type SafetensorsEntry,
+} from "./safetensors.js";
 export { DEFAULT_THREADS } from "./native.js";

@@ -3,6 +3,7 @@
  * span), train on everything before the window with a validation tail and purge gaps, predict the
  * window out of sample, and stitch the windows into one prediction panel: the factor.
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { manualSeed, saveModel, scope } from "../engine/index.js";
 import type { Panel } from "../data/index.js";
@@ -12,7 +13,7 @@ import {
 import { AlphaNetV4, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
 import { type Projection, type StyleExposures, projection as projectionOf } from "../risk/index.js";
 import { type Labels, type RollingWindow, type SampleSet, buildSamples, windowDates } from "../dataset/index.js";
-import { type EpochLog, type TrainOptions, imagesFor, predict, trainModel } from "./trainer.js";
+import { type EpochLog, type TrainOptions, checkpointMade, imagesFor, predict, resumableCheckpoint, trainModel } from "./trainer.js";
 import { ridgeWindow } from "./ridge.js";
 import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
 
@@ -95,6 +96,51 @@ export class PanelCache {
   }
 }
 
+const dataHashes = new WeakMap<Panel, string>();
+
+/**
+ * A hash of everything in the panel (calendar, stocks, every field, flag, industry, listing date,
+ * index weight and the universe): the data a checkpoint was made from. Computed once per panel.
+ */
+export function dataHash(p: Panel): string {
+  let h = dataHashes.get(p);
+  if (h) return h;
+  const sha = createHash("sha256");
+  sha.update(JSON.stringify({ calendar: p.calendar, stocks: p.stocks, industry: p.industry, listDate: p.listDate, priceBasis: p.priceBasis,
+    market: p.market, fields: Object.keys(p.fields).sort(), flags: Object.keys(p.flags).sort(), indexes: Object.keys(p.indexWeights).sort() }));
+  const arrays = [...Object.entries(p.fields), ...Object.entries(p.flags), ...Object.entries(p.indexWeights)]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, a]) => a!);
+  if (p.universe) arrays.push(p.universe);
+  for (const a of arrays) sha.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  dataHashes.set(p, (h = sha.digest("hex").slice(0, 16)));
+  return h;
+}
+
+/** Each epoch's dates: every sampleStep-th, from a rotating offset, or the same fixed ones. */
+const dateStrideOf = (o: RollingOptions): number => ((o.rotateDates ?? false) ? o.sampleStep : 1);
+
+/**
+ * What a window's checkpoint is made from, besides the trainer's own settings and the feature
+ * selection (a function of these): the data, the model, its window's dates, the features, the samples.
+ */
+function checkpointRecord(name: string, spec: ModelSpec, data: PipelineData, w: RollingWindow, o: RollingOptions): Record<string, unknown> {
+  return {
+    data: dataHash(data.panel), model: name, spec, window: windowDates(data.panel.calendar, w),
+    features: { settings: data.store.meta.settings, spearmanThreshold: (spec.v4?.useSpearman ?? true) ? o.spearmanThreshold : null },
+    horizon: data.labels.horizon, sampleStep: o.sampleStep, rotateDates: o.rotateDates ?? false, minListingDays: o.minListingDays,
+  };
+}
+
+/**
+ * Before any training: with `resume`, every window's checkpoint of this model must have been made
+ * from this run's data and settings (and be whole), or a DataError names it and says what changed.
+ */
+export function checkResume(name: string, spec: ModelSpec, data: PipelineData, windows: RollingWindow[], o: RollingOptions): void {
+  if (!o.outDir || !o.train.resume) return;
+  windows.forEach((w, i) => resumableCheckpoint(join(o.outDir!, "checkpoints", name, String(i)),
+    checkpointMade({ ...o.train, dateStride: dateStrideOf(o), record: checkpointRecord(name, spec, data, w, o) })));
+}
+
 /** One window's training, as the rolling loop (or a worker process) returns it. */
 export interface WindowOutcome {
   result: WindowResult;
@@ -141,7 +187,10 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
   const r = trainModel(model, {
     specs, panels, train, valid, target: data.labels.standardized, forward: data.labels.raw, horizon: data.labels.horizon, D,
     projection,
-  }, { ...o.train, dateStride: rotate ? o.sampleStep : 1, checkpointDir: o.outDir ? join(o.outDir, "checkpoints", name, String(i)) : undefined });
+  }, {
+    ...o.train, dateStride: dateStrideOf(o), checkpointDir: o.outDir ? join(o.outDir, "checkpoints", name, String(i)) : undefined,
+    record: o.outDir ? { ...checkpointRecord(name, spec, data, w, o), selection: cols ?? null } : undefined,
+  });
   const values = predict(model, { specs, panels }, test.samples);
   const cells = Int32Array.from(test.samples, (s) => s.stock * D + s.date);
   const columns = cols ?? Array.from({ length: K }, (_, f) => f);

@@ -9,8 +9,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Tensor, cat, keep, loadSafetensors, manualSeed, noGrad, optim, saveSafetensors, scope, tensor } from "../engine/index.js";
-import { Rng } from "../data/index.js";
+import {
+  SafetensorsError, Tensor, cat, keep, loadSafetensors, manualSeed, noGrad, optim, parseSafetensorsHeader, readSafetensorsFile, saveSafetensors,
+  scope, tensor,
+} from "../engine/index.js";
+import { DataError, Rng } from "../data/index.js";
 import { type FeaturePanel, type Sample, gatherImages } from "../features/index.js";
 import type { AlphaNet, ImageSpec } from "../models/index.js";
 import { type Projection, type ProjectionTensors, neutralizeTensor, projectionTensors } from "../risk/index.js";
@@ -35,9 +38,14 @@ export interface TrainOptions {
    * successive epochs see different dates at the cost of one. 1: every date, every epoch.
    */
   dateStride: number;
-  /** Where checkpoints go; with `resume`, an existing checkpoint is continued. */
+  /**
+   * Where checkpoints go; with `resume`, an existing checkpoint is continued, but only one made
+   * with the same training settings and `record`: any difference stops with a DataError saying what changed.
+   */
   checkpointDir?: string;
   resume?: boolean;
+  /** What else the checkpoint is made from (the rolling trainer's: data hash, window, model, features), as JSON. */
+  record?: Record<string, unknown>;
   /** Called after each epoch with its log entry. */
   onEpoch?: (e: EpochLog) => void;
   /** Progress (batches done, batches in all, seconds so far) for a progress bar. */
@@ -192,6 +200,95 @@ interface CheckpointState {
   lr: number;
   stale: number;
   done: boolean;
+  /** What the checkpoint was made from (checkpointMade): a resume must match it. */
+  made?: Record<string, unknown>;
+}
+
+/** The settings that shape training: all recorded in a checkpoint. */
+const TRAIN_SETTINGS = ["maxEpochs", "patience", "lrStart", "lrEnd", "lrEpochs", "minBatch", "seed", "longWeight", "weightDecay",
+  "dateStride"] as const;
+
+/** What a checkpoint records it was made from: the caller's record and every training setting, as JSON. */
+export function checkpointMade(options: Partial<TrainOptions>): Record<string, unknown> {
+  const o = { ...DEFAULT_TRAIN, ...options };
+  return JSON.parse(JSON.stringify({ ...o.record, train: Object.fromEntries(TRAIN_SETTINGS.map((k) => [k, o[k]])) }));
+}
+
+/** Leaves of a JSON value by dotted path, each as JSON text. */
+function leaves(x: unknown, path: string, out: Map<string, string>): Map<string, string> {
+  if (x && typeof x === "object" && !Array.isArray(x)) {
+    for (const [k, v] of Object.entries(x)) leaves(v, path ? `${path}.${k}` : k, out);
+  } else if (x !== undefined) {
+    out.set(path, JSON.stringify(x));
+  }
+  return out;
+}
+
+/** A setting's name as the configuration spells it. */
+const settingName = (path: string): string =>
+  path === "train.seed" ? "seed" : path === "spec.kind" ? "model kind" : path.replace(/^spec\.v4\./, "v4.").replace(/^features\.settings\./, "features.");
+
+/**
+ * What differs between a checkpoint's record and this run's, in words (null: nothing). Only the
+ * top-level keys this run's record has are compared (a pre-flight check knows no feature selection yet).
+ */
+export function checkpointChanges(saved: Record<string, unknown>, current: Record<string, unknown>): string | null {
+  const changes: string[] = [];
+  for (const key of Object.keys(current)) {
+    const [a, b] = [leaves(saved[key], key, new Map()), leaves(current[key], key, new Map())];
+    if ([...new Set([...a.keys(), ...b.keys()])].every((k) => a.get(k) === b.get(k))) continue;
+    if (key === "data") {
+      changes.push(`made with other data (data hash ${saved.data}, this run's ${current.data})`);
+    } else if (key === "window") {
+      const w = (x: unknown): string => {
+        const d = x as Record<string, [string, string]> | undefined;
+        return d?.test && d.train && d.valid
+          ? `tests ${d.test.join("..")} after training on ${d.train.join("..")} (validated on ${d.valid.join("..")})` : "none";
+      };
+      changes.push(`made for the window that ${w(saved.window)}, this run's ${w(current.window)}`);
+    } else {
+      for (const k of new Set([...a.keys(), ...b.keys()])) {
+        if (a.get(k) === b.get(k)) continue;
+        const name = settingName(k);
+        changes.push(`made with ${name} ${a.get(k) ?? "unset"}, this run has ${name} ${b.get(k) ?? "unset"}`);
+      }
+    }
+  }
+  return changes.length ? changes.join("; ") : null;
+}
+
+const CHECKPOINT_FILES = ["model.safetensors", "best.safetensors", "optimizer.safetensors"];
+
+/**
+ * The checkpoint in `dir` that a resumed run may continue: null when there is none; its state when
+ * it is whole and was made from `current` (checkpointMade); else a DataError naming the file or
+ * the folder and what is wrong or what changed.
+ */
+export function resumableCheckpoint(dir: string, current: Record<string, unknown>): CheckpointState | null {
+  const statePath = join(dir, "state.json");
+  if (!existsSync(statePath)) return null;
+  const fix = "remove --resume to train it afresh, or use another --out";
+  let st: CheckpointState;
+  try {
+    st = JSON.parse(readFileSync(statePath, "utf8")) as CheckpointState;
+  } catch (e) {
+    throw new DataError(statePath, `a damaged checkpoint (${(e as Error).message.replace(/\s+/g, " ")}); ${fix}`);
+  }
+  if (!st || typeof st !== "object" || typeof st.epoch !== "number" || !Array.isArray(st.log))
+    throw new DataError(statePath, `a damaged checkpoint (no epoch or log); ${fix}`);
+  if (!st.made || typeof st.made !== "object")
+    throw new DataError(dir, `a checkpoint that does not record the data and settings it was made from (an earlier alphanet); ${fix}`);
+  const changes = checkpointChanges(st.made, current);
+  if (changes) throw new DataError(dir, `${changes}; ${fix}`);
+  for (const f of CHECKPOINT_FILES) {
+    try {
+      parseSafetensorsHeader(readSafetensorsFile(join(dir, f)), join(dir, f));
+    } catch (e) {
+      if (e instanceof SafetensorsError) throw new DataError(e.file, `a damaged checkpoint: ${e.reason}; ${fix}`);
+      throw e;
+    }
+  }
+  return st;
 }
 
 function saveCheckpoint(dir: string, model: AlphaNet, opt: optim.Adam, best: Map<string, Tensor>, st: CheckpointState): void {
@@ -211,9 +308,11 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
   const opt = new optim.Adam(model.parameters(), { lr: o.lrStart, weightDecay: o.weightDecay });
   const schedule = new optim.ExponentialDecay(o.lrStart, o.lrEnd, o.lrEpochs);
   let best = new Map<string, Tensor>([...model.stateDict()].map(([k, v]) => [k, keep(v.clone())]));
-  let st: CheckpointState = { epoch: 0, bestEpoch: -1, bestSharpe: -Infinity, log: [], step: 0, lr: o.lrStart, stale: 0, done: false };
-  if (o.checkpointDir && o.resume && existsSync(join(o.checkpointDir, "state.json"))) {
-    st = JSON.parse(readFileSync(join(o.checkpointDir, "state.json"), "utf8")) as CheckpointState;
+  const made = checkpointMade(o);
+  let st: CheckpointState = { epoch: 0, bestEpoch: -1, bestSharpe: -Infinity, log: [], step: 0, lr: o.lrStart, stale: 0, done: false, made };
+  const saved = o.checkpointDir && o.resume ? resumableCheckpoint(o.checkpointDir, made) : null;
+  if (o.checkpointDir && saved) {
+    st = { ...saved, made };
     model.loadStateDict(loadSafetensors(join(o.checkpointDir, "model.safetensors")).tensors);
     for (const t of best.values()) t.dispose();
     best = loadSafetensors(join(o.checkpointDir, "best.safetensors")).tensors;

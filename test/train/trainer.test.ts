@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../../src/data/index.js";
@@ -8,7 +8,7 @@ import { manualSeed } from "../../src/engine/index.js";
 import type { FeaturePanel, Sample } from "../../src/features/index.js";
 import { type AlphaNetV4, type ImageSpec, type ModelKind, createModel, imageSpecs } from "../../src/models/index.js";
 import type { SampleSet } from "../../src/dataset/index.js";
-import { type TrainData, sampleWeights, trainModel } from "../../src/train/index.js";
+import { type TrainData, type TrainResult, sampleWeights, trainModel } from "../../src/train/index.js";
 
 /** A tiny dataset: S stocks x D dates of K random features, the target a function of the last row. */
 function tinyData(kind: ModelKind, S = 24, D = 60, K = 6, seed = 1): TrainData {
@@ -102,6 +102,38 @@ test("the same seed gives the same weights; a crash mid-epoch resumed from the c
   assert.throws(() => run({ checkpointDir: dir, crashAfterBatches: 12 }), /simulated crash/);
   const resumed = run({ checkpointDir: dir, resume: true });
   assert.deepEqual(resumed, a);
+});
+
+test("a checkpoint made with other settings or another record is not continued: the error says what changed", () => {
+  const dir = mkdtempSync(join(tmpdir(), "alphanet-ckpt-"));
+  const train = (opts: object): TrainResult => {
+    manualSeed(0);
+    return trainModel(createModel({ kind: "v1" }, 6), tinyData("v1"), { maxEpochs: 2, patience: 100, minBatch: 48, seed: 3, checkpointDir: dir,
+      record: { data: "a1", window: { train: ["2019-01-02", "2019-06-28"], valid: ["2019-05-01", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] } }, ...opts });
+  };
+  const first = train({});
+  const state = readFileSync(join(dir, "state.json"), "utf8");
+  const stopped = (opts: object, want: RegExp): void => assert.throws(() => train({ resume: true, ...opts }), (e: Error) => {
+    assert.equal(e.name, "DataError");
+    assert.match(e.message, want);
+    return true;
+  });
+  stopped({ seed: 4 }, new RegExp(`^${dir}: made with seed 3, this run has seed 4; remove --resume`));
+  stopped({ maxEpochs: 3, lrEnd: 1e-5 }, /: made with train\.maxEpochs 2, this run has train\.maxEpochs 3; made with train\.lrEnd 1e-7, this run has train\.lrEnd 0\.00001;/);
+  stopped({ record: { data: "b2", window: { train: ["2019-01-02", "2019-06-28"], valid: ["2019-05-01", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] } } },
+    /: made with other data \(data hash a1, this run's b2\);/);
+  stopped({ record: { data: "a1", window: { train: ["2019-01-02", "2019-07-31"], valid: ["2019-06-01", "2019-07-31"], test: ["2019-08-01", "2019-12-31"] } } },
+    new RegExp(": made for the window that tests 2019-07-01..2019-12-31 after training on 2019-01-02..2019-06-28 \\(validated on 2019-05-01..2019-06-28\\), " +
+      "this run's tests 2019-08-01..2019-12-31 after training on 2019-01-02..2019-07-31 \\(validated on 2019-06-01..2019-07-31\\);"));
+  stopped({ record: { data: "a1", window: { train: ["2019-01-02", "2019-06-28"], valid: ["2019-05-01", "2019-06-28"], test: ["2019-07-01", "2019-12-31"] }, selection: [1, 2] } },
+    /: made with selection unset, this run has selection \[1,2\];/);
+  assert.equal(readFileSync(join(dir, "state.json"), "utf8"), state, "a refused checkpoint is left as it was");
+  // Unchanged: the finished checkpoint is continued (nothing left to train) and gives the same log.
+  assert.deepEqual(train({ resume: true }).log, first.log);
+  writeFileSync(join(dir, "state.json"), state.slice(0, 40));
+  stopped({}, new RegExp(`^${join(dir, "state.json")}: a damaged checkpoint \\(`));
+  writeFileSync(join(dir, "state.json"), JSON.stringify({ ...JSON.parse(state), made: undefined }));
+  stopped({}, /: a checkpoint that does not record the data and settings it was made from/);
 });
 
 test("dateStride: epoch e trains on the dates at positions e, e + n, ... (mod n): n epochs cover every date once", () => {
