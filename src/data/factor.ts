@@ -85,7 +85,8 @@ function scanFile(path: string): Scan {
   }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
     throw new DataError(path, "the file is UTF-16 text (Excel's \"Unicode text\"); save it as CSV UTF-8");
-  if ((bytes[0] === 0x50 && bytes[1] === 0x4b) || (bytes[0] === 0xd0 && bytes[1] === 0xcf))
+  const magic = bytes.subarray(0, 4).toString("hex");
+  if (magic === "504b0304" || magic === "d0cf11e0")
     throw new DataError(path, "the file is an Excel workbook, not a CSV; save it as CSV UTF-8 (date,code,factor)");
   let text: string;
   try {
@@ -105,57 +106,77 @@ function scanFile(path: string): Scan {
   // The delimiter: a comma unless the header has none and has a tab or a semicolon (a .tsv is tab-separated).
   const delimiter = /\.tsv(\.gz)?$/i.test(path) ? "\t"
     : headerLine.includes(",") ? "," : headerLine.includes("\t") ? "\t" : headerLine.includes(";") ? ";" : ",";
-  const DELIM = delimiter.charCodeAt(0), QUOTE = 34, LF = 10, CR = 13;
+  const header = splitHeader(path, headerLine, delimiter);
 
-  const recordLine: number[] = [];
-  let header: string[] = [];
-  let line = 1, blank = 0, quotedNewlines = 0;
-  let inQuotes = false, recordStart = 1, fields = 1, lineLength = 0, isHeader = true, field = "", headerFields: string[] = [];
+  // The records after the header, a line at a time; a record goes on over newlines inside quotes.
   const n = text.length;
-  const endRecord = (): void => {
-    if (isHeader) {
-      headerFields.push(field);
-      header = headerFields.map((h) => h.trim());
-      isHeader = false;
-    } else {
+  const recordLine: number[] = [];
+  let blank = 0, quotedNewlines = 0, line = 2;
+  let nextQuote = text.indexOf('"'); // cached: searching again from every line would be quadratic in a file without quotes
+  const quoteFrom = (i: number): number => {
+    if (nextQuote >= 0 && nextQuote < i) nextQuote = text.indexOf('"', i);
+    return nextQuote < 0 ? n : nextQuote;
+  };
+  const delimitersIn = (a: number, b: number): number => {
+    let k = 0;
+    for (let j = text.indexOf(delimiter, a); j >= 0 && j < b; j = text.indexOf(delimiter, j + 1)) k++;
+    return k;
+  };
+  for (let pos = firstEnd < 0 ? n : firstEnd + 1; pos < n; line++) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = n;
+    const startLine = line;
+    if (end === pos || (end === pos + 1 && text.charCodeAt(pos) === 13)) blank++; // DuckDB skips an empty line too
+    else {
+      let fields = 1, inQuotes = false;
+      for (let i = pos; ;) {
+        const qt = quoteFrom(i);
+        if (qt < end) {
+          if (!inQuotes) fields += delimitersIn(i, qt);
+          inQuotes = !inQuotes; // "" inside quotes toggles twice: the parity is all that matters
+          i = qt + 1;
+        } else if (inQuotes) {
+          if (end >= n) throw new DataError(path, "a quote opened on this line is never closed", startLine);
+          quotedNewlines++;
+          line++;
+          i = end + 1;
+          end = text.indexOf("\n", i);
+          if (end < 0) end = n;
+        } else {
+          fields += delimitersIn(i, end);
+          break;
+        }
+      }
       if (fields > header.length)
         throw new DataError(path, `${fields} fields where the header has ${header.length} (${header.join(",")}); ` +
-          `a value with a ${delimiter === "," ? "comma" : "delimiter"} in it must be quoted`, recordStart);
-      recordLine.push(recordStart);
+          `a value with a ${delimiter === "," ? "comma" : "delimiter"} in it must be quoted`, startLine);
+      recordLine.push(startLine);
     }
-  };
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      inQuotes = !inQuotes; // "" inside quotes toggles twice: the parity is all that matters
-      if (isHeader) field += '"';
-    } else if (c === LF) {
-      if (inQuotes) {
-        quotedNewlines++;
-        line++;
-        continue;
-      }
-      const empty = lineLength === 0 || (lineLength === 1 && text.charCodeAt(i - 1) === CR);
-      if (empty && recordStart === line && !isHeader) blank++;
-      else endRecord();
-      line++;
-      recordStart = line;
-      fields = 1;
-      lineLength = 0;
-      continue;
-    } else if (c === DELIM && !inQuotes) {
-      fields++;
-      if (isHeader) (headerFields.push(field), (field = ""));
-    } else if (isHeader && c !== CR) field += text[i];
-    lineLength++;
+    pos = end + 1;
   }
-  if (inQuotes) throw new DataError(path, "a quote opened here is never closed", recordStart);
-  // The last line, when the file does not end with a newline.
-  if (lineLength === 1 && text.charCodeAt(n - 1) === CR) blank++;
-  else if (lineLength > 0) endRecord();
-  const physical = text.endsWith("\n") ? line - 1 : line;
-  header = header.map((h) => (h.startsWith('"') && h.endsWith('"') && h.length >= 2 ? h.slice(1, -1).replace(/""/g, '"') : h));
+  // Physical lines counted on their own: the newlines, and a last line without one.
+  let physical = text.endsWith("\n") ? 0 : 1;
+  for (let j = text.indexOf("\n"); j >= 0; j = text.indexOf("\n", j + 1)) physical++;
   return { header, delimiter, gzip, recordLine: Int32Array.from(recordLine), lines: { physical, blank, quotedNewlines } };
+}
+
+/** The header's names (quotes removed, trimmed); a quote left open stops at line 1. */
+function splitHeader(path: string, line: string, delimiter: string): string[] {
+  const out: string[] = [];
+  let cur = "", quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === delimiter) out.push(cur.trim()), (cur = "");
+    else cur += ch;
+  }
+  if (quoted) throw new DataError(path, "the header has a quote that is never closed", 1);
+  out.push(cur.trim());
+  return out;
 }
 
 /** The date, code and factor columns of the header, or a DataError saying what is expected. */
@@ -184,9 +205,6 @@ function pickColumns(path: string, header: string[], o: FactorOptions): { date: 
   return { date, code, factor };
 }
 
-const DAY_MS = 86400000;
-const dayOf = (iso: string): number => Math.round(Date.parse(`${iso}T00:00:00Z`) / DAY_MS);
-const isoOf = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
 async function all(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
   return (await con.runAndReadAll(sql)).getRows() as unknown[][];
@@ -205,8 +223,7 @@ export async function readFactorFile(path: string, panel: Panel, o: FactorOption
   if (rowsIn === 0) throw new DataError(path, "no data rows after the header");
   const lineOf = (rec: number): number => scan.recordLine[rec];
 
-  // One thread: the rows arrive in the file's order, so a row's number is its record's.
-  const db = await DuckDBInstance.create(":memory:", { threads: "1" });
+  const db = await DuckDBInstance.create(":memory:", { threads: "2" });
   const con = await db.connect();
   try {
     const delim = scan.delimiter === "\t" ? "'\\t'" : q(scan.delimiter);
@@ -216,29 +233,36 @@ export async function readFactorFile(path: string, panel: Panel, o: FactorOption
     const col = (i: number): string => ident(scan.header[i] === "" ? `column${i}` : scan.header[i]);
     const tokens = MISSING_TOKENS.map(q).join(", ");
     // Only this statement reads the file: what DuckDB cannot read is the file's fault, said in one line.
-    await con.run(`CREATE TEMP TABLE raw AS SELECT (row_number() OVER ()) - 1 AS rec, nullif(trim(${col(cols.date)}), '') AS d, ` +
+    // The table keeps the file's order (DuckDB preserves insertion order), so a row's rowid is its record's number.
+    await con.run(`CREATE TEMP TABLE raw AS SELECT nullif(trim(${col(cols.date)}), '') AS d, ` +
       `nullif(trim(${col(cols.code)}), '') AS c, coalesce(trim(${col(cols.factor)}), '') AS v FROM ${src}`).catch((e: Error) => {
       throw new DataError(path, `cannot be read as a CSV table: ${e.message.split("\n")[0]}`);
     });
-    await con.run(`CREATE TEMP TABLE parsed AS SELECT rec, d, c, v, ${dateExpr("d")} AS day, v IN (${tokens}) AS token, ` +
-      `TRY_CAST(v AS DOUBLE) AS x FROM raw`);
-    const [[duckRows]] = await all(con, "SELECT count(*) FROM parsed");
+    const [[duckRows]] = await all(con, "SELECT count(*) FROM raw");
     if (n(duckRows) !== rowsIn)
       throw new DataError(path, `DuckDB read ${n(duckRows)} rows but the file has ${rowsIn} data records (${scan.lines.physical} lines: ` +
         `1 header, ${scan.lines.blank} blank, ${scan.lines.quotedNewlines} inside quotes); check the quoting of the file`);
 
     // Values that are not numbers and dates that are not dates stop the reading, at their line.
-    const badValue = await all(con, `SELECT rec, v FROM parsed WHERE NOT token AND x IS NULL ORDER BY rec LIMIT 1`);
+    const badValue = await all(con, `SELECT rowid, v FROM raw WHERE v NOT IN (${tokens}) AND TRY_CAST(v AS DOUBLE) IS NULL ORDER BY rowid LIMIT 1`);
     if (badValue.length)
       throw new DataError(path, `cannot parse "${badValue[0][1]}" as a number (the factor; missing values may be empty or ` +
         `${MISSING_TOKENS.slice(1).join(", ")})`, lineOf(n(badValue[0][0])), scan.header[cols.factor]);
-    const badDate = await all(con, `SELECT rec, d FROM parsed WHERE d IS NOT NULL AND day IS NULL ORDER BY rec LIMIT 1`);
+    // Each distinct date parsed once, and matched to the data's calendar.
+    await con.run("CREATE TEMP TABLE cal (day DATE, t INTEGER)");
+    const insert = async (table: string, values: string[]): Promise<void> => {
+      for (let i = 0; i < values.length; i += 5000) await con.run(`INSERT INTO ${table} VALUES ${values.slice(i, i + 5000).join(", ")}`);
+    };
+    await insert("cal", panel.calendar.map((d, t) => `(DATE ${q(d)}, ${t})`));
+    await con.run(`CREATE TEMP TABLE dates AS SELECT d, day, t FROM (SELECT d, ${dateExpr("d")} AS day FROM (SELECT DISTINCT d FROM raw ` +
+      `WHERE d IS NOT NULL)) LEFT JOIN cal USING (day)`);
+    const badDate = await all(con, `SELECT min(rowid), d FROM raw WHERE d IN (SELECT d FROM dates WHERE day IS NULL) GROUP BY d ORDER BY 1 LIMIT 1`);
     if (badDate.length)
       throw new DataError(path, `cannot parse date "${badDate[0][1]}": expected YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD`,
         lineOf(n(badDate[0][0])), scan.header[cols.date]);
 
     // Codes through the data's normaliser, each distinct code once; an error names its first line.
-    const codeRows = await all(con, "SELECT c, min(rec) AS first FROM parsed WHERE c IS NOT NULL GROUP BY c ORDER BY first");
+    const codeRows = await all(con, "SELECT c, min(rowid) AS first FROM raw WHERE c IS NOT NULL GROUP BY c ORDER BY first");
     const stockIndex = new Map(panel.stocks.map((s, i) => [s, i]));
     const codeMap: [string, number][] = [];
     for (const [c, first] of codeRows) {
@@ -247,12 +271,7 @@ export async function readFactorFile(path: string, panel: Panel, o: FactorOption
       codeMap.push([String(c), stockIndex.get(r.code) ?? -1]);
     }
     await con.run("CREATE TEMP TABLE codes (c VARCHAR, s INTEGER)");
-    await con.run("CREATE TEMP TABLE cal (day INTEGER, t INTEGER)");
-    const insert = async (table: string, values: string[]): Promise<void> => {
-      for (let i = 0; i < values.length; i += 5000) await con.run(`INSERT INTO ${table} VALUES ${values.slice(i, i + 5000).join(", ")}`);
-    };
     await insert("codes", codeMap.map(([c, s]) => `(${q(c)}, ${s < 0 ? "NULL" : s})`));
-    await insert("cal", panel.calendar.map((d, t) => `(${dayOf(d)}, ${t})`));
 
     // Each row's fate, judged in FACTOR_DROP_REASONS' order; duplicates on the panel's keys, so
     // 600000.SH and SH600000 on one date are one stock given twice.
@@ -261,10 +280,10 @@ export async function readFactorFile(path: string, panel: Panel, o: FactorOption
         WHEN t IS NULL THEN 'unknown_date'
         WHEN s IS NULL THEN 'unknown_code'
         WHEN row_number() OVER (PARTITION BY t, s ORDER BY rec) > 1 THEN 'duplicate_key'
-        WHEN token OR isnan(x) THEN 'missing_value'
+        WHEN v IN (${tokens}) OR isnan(x) THEN 'missing_value'
         WHEN isinf(x) THEN 'infinite_value'
         ELSE 'matched' END AS reason, d, c, v
-      FROM parsed LEFT JOIN cal ON date_diff('day', DATE '1970-01-01', parsed.day) = cal.day LEFT JOIN codes USING (c)`);
+      FROM (SELECT rowid AS rec, d, c, v, TRY_CAST(v AS DOUBLE) AS x FROM raw) LEFT JOIN dates USING (d) LEFT JOIN codes USING (c)`);
     const dropped = Object.fromEntries(FACTOR_DROP_REASONS.map((r) => [r, 0])) as Record<FactorDropReason, number>;
     let matched = 0;
     for (const [reason, count] of await all(con, "SELECT reason, count(*) FROM fate GROUP BY reason")) {
@@ -276,7 +295,7 @@ export async function readFactorFile(path: string, panel: Panel, o: FactorOption
       `FROM fate WHERE reason <> 'matched') WHERE k <= ${EXAMPLES} ORDER BY reason, rec`);
     for (const [reason, rec, d, c, v] of exampleRows)
       (examples[reason as FactorDropReason] ??= []).push(`line ${lineOf(n(rec))}: ${d ?? ""},${c ?? ""},${v}`);
-    const [[first, last]] = await all(con, "SELECT CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR) FROM parsed");
+    const [[first, last]] = await all(con, "SELECT CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR) FROM dates");
     const accounting: FactorAccounting = {
       source: path, column: scan.header[cols.factor], rowsIn, matched, dropped, examples, lines: scan.lines,
       dates: { first: first === null ? null : String(first), last: last === null ? null : String(last) },

@@ -214,6 +214,32 @@ test("bad dates and codes stop at their line; nothing matching says why", async 
   assert.match(e.message, /no data rows after the header/);
 });
 
+test("the file's form: a byte-order mark, CRLF, semicolons, a line of spaces, no final newline; a quote never closed; a workbook or UTF-16", async () => {
+  const p = await panelP;
+  const path = join(dir, "form.csv");
+  // Lines: 1 header, 2 row, 3 empty (CRLF only), 4 spaces (a record without a key), 5 row; no newline at the end.
+  writeFileSync(path, "\uFEFFdate;code;factor\r\n2019-01-02;SH600000;1.25\r\n\r\n   \r\n2019-01-03;SZ000001;-2");
+  const { factor, accounting } = await readFactorFile(path, p);
+  assert.deepEqual(accounting.lines, { physical: 5, blank: 1, quotedNewlines: 0 });
+  assert.equal(accounting.rowsIn, 3);
+  assert.equal(accounting.matched, 2);
+  assert.equal(accounting.dropped.missing_key, 1);
+  assert.deepEqual(accounting.examples.missing_key, ["line 4: ,,"]);
+  assert.equal(cell(p, factor, "SH600000", "2019-01-02"), 1.25);
+  assert.equal(cell(p, factor, "SZ000001", "2019-01-03"), -2);
+  let e = await dataError(readFactorFile(write(["date,code,factor", "2019-01-02,SH600000,1", '2019-01-03,"SH600000,2', "2019-01-04,SH600000,3"]), p));
+  assert.equal(e.line, 3);
+  assert.match(e.reason, /a quote opened on this line is never closed/);
+  const xlsx = join(dir, "book.xlsx");
+  writeFileSync(xlsx, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]));
+  e = await dataError(readFactorFile(xlsx, p));
+  assert.match(e.reason, /Excel workbook, not a CSV/);
+  const utf16 = join(dir, "unicode.txt");
+  writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("date,code,factor\n", "utf16le")]));
+  e = await dataError(readFactorFile(utf16, p));
+  assert.match(e.reason, /UTF-16.*UTF-8/);
+});
+
 test("gzip cut short and non-UTF-8 text are named", async () => {
   const p = await panelP;
   const rows = ["date,code,factor", ...Array.from({ length: 3000 }, (_, i) => `2019-01-02,SH600000,${i}`)];
