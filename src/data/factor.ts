@@ -205,7 +205,6 @@ function pickColumns(path: string, header: string[], o: FactorOptions): { date: 
   return { date, code, factor };
 }
 
-
 async function all(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
   return (await con.runAndReadAll(sql)).getRows() as unknown[][];
 }
