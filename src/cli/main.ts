@@ -201,35 +201,28 @@ async function features(argv: string[]): Promise<number> {
 }
 
 async function evaluateCmd(argv: string[]): Promise<number> {
-  const [factorPath, rest] = takeOption(argv, "--factor", "evaluate needs --factor FILE (a CSV with date,code,factor) and --data FILE");
+  const [factorPath, afterFactor] = takeOption(argv, "--factor", "evaluate needs --factor FILE (a CSV with date,code,factor) and --data FILE");
+  let rest = afterFactor, column: string | undefined;
+  if (rest.includes("--factor-column")) [column, rest] = takeOption(rest, "--factor-column", "--factor-column needs the name of the factor's column");
   const cfg = configFrom(rest);
   if (!existsSync(factorPath)) throw new UsageError(`--factor ${factorPath}: no such file`);
   const { loadData, costsOf } = await import("./pipeline.js");
   const { icTest, stratify } = await import("../evaluate/index.js");
   const { forwardReturns } = await import("../dataset/index.js");
+  const { readFactorFile } = await import("../data/index.js");
   if (!cfg.data.path) throw new UsageError("evaluate needs --data FILE: the prices the factor is evaluated on");
   const { panel } = await loadData(cfg);
-  const S = panel.stocks.length, D = panel.calendar.length;
-  const factor = new Float64Array(S * D).fill(NaN);
-  const { readFileSync } = await import("node:fs");
-  const lines = readFileSync(factorPath, "utf8").trim().split(/\r?\n/);
-  const head = lines[0].split(",");
-  const [di, ci, fi] = ["date", "code", "factor"].map((c) => head.indexOf(c));
-  if (di < 0 || ci < 0 || fi < 0) throw new UsageError(`${factorPath}: expected the columns date,code,factor (found ${head.join(",")})`);
-  const dIdx = new Map(panel.calendar.map((d, k) => [d, k]));
-  const sIdx = new Map(panel.stocks.map((s, k) => [s, k]));
-  let unmatched = 0;
-  for (const l of lines.slice(1)) {
-    const c = l.split(",");
-    const d = dIdx.get(c[di]), s = sIdx.get(c[ci]);
-    if (d === undefined || s === undefined) { unmatched++; continue; }
-    factor[s * D + d] = Number(c[fi]);
-  }
+  const S = panel.stocks.length;
+  // The factor is read as the bars are: codes through the data's normaliser, every row accounted for.
+  const { factor, accounting } = await readFactorFile(factorPath, panel, { column, padCodes: cfg.data.padCodes });
   const fwd = forwardReturns(panel, cfg.horizon).fwd;
   const ic = icTest(factor, fwd, panel.calendar, S, cfg.evaluate.every);
   const g = stratify(panel, factor, { groups: cfg.evaluate.groups, every: cfg.evaluate.every, costs: costsOf(cfg.evaluate.costs) });
+  // NaN (no groups on any date, or no IC) is printed as null.
   console.log(JSON.stringify({ ic: ic.summary, ic_by_year: ic.byYear, group_annual_excess: g.annualExcess, long_short_annual: g.longShortAnnual,
-    unmatched_rows: unmatched }, null, 2));
+    rebalance_dates_without_groups: { count: g.ungrouped.length, examples: g.ungrouped.slice(0, 5),
+      why: "the factor's values on those dates cannot fill the groups (all equal, or too few distinct values)" },
+    factor_rows: accounting }, null, 2));
   return 0;
 }
 

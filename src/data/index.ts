@@ -7,3 +7,4 @@ export { loadQlib, writeQlib } from "./qlib.js";
 export { syntheticMarket, forwardIC, SYNTHETIC_DEFAULT, SYNTHETIC_QUICK, type SyntheticMarket, type SyntheticOptions } from "./synthetic.js";
 export { Rng } from "./random.js";
 export { pearson, rankdata } from "./stats.js";
+export { readFactorFile, FACTOR_DROP_REASONS, MISSING_TOKENS, type FactorAccounting, type FactorDropReason, type FactorOptions } from "./factor.js";

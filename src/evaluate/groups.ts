@@ -1,7 +1,8 @@
 /**
  * Quintile stratification (the paper's section 5; alphalens' quantile returns with real trading):
  * on rebalance dates every N trading days the stocks with a factor value are sorted from high to
- * low and cut into G groups of equal size (group 1 = highest factor), each held equally weighted,
+ * low and cut into G groups of equal size (group 1 = highest factor; tied values share a group, and a
+ * date whose values cannot fill G groups gets none: see groupWeights), each held equally weighted,
  * traded at the next day's vwap with costs (see backtest.ts). The benchmark is the equal-weighted
  * universe of the same stocks, rebalanced the same way. Excess return is annualised from the
  * ratio of the group's NAV to the universe's: (NAV_g / NAV_u)^(252 / n) - 1.
@@ -24,18 +25,36 @@ export interface GroupResult {
   turnover: number[];
   maxDrawdown: number[];
   volatility: number[];
+  /** Rebalance dates on which the factor's values could not fill the G groups (see groupWeights): no groups, no trades. */
+  ungrouped: string[];
 }
 
-export function groupWeights(factor: Float64Array, S: number, D: number, t: number, groups: number): Map<number, number>[] {
+/**
+ * The groups of one date, group 1 = highest factor, each equally weighted; null when the date's
+ * values cannot fill all G groups.
+ *
+ * Ties: stocks with equal values are one block and go together to the group of the block's middle
+ * rank, floor(mid * G / n); without ties this is floor(rank * G / n), groups of equal size. Cutting a
+ * tie by any order of the stocks (their codes, say) would make groups the factor does not make: a
+ * constant factor was split by code and showed a long-short return it cannot have. A date whose
+ * values leave a group empty (all equal, fewer distinct values than groups, or one value held by so
+ * many stocks that a group gets none) gets no groups: the factor does not sort the stocks into G
+ * groups that day, and the portfolios keep what they hold until a date that does.
+ */
+export function groupWeights(factor: Float64Array, S: number, D: number, t: number, groups: number): Map<number, number>[] | null {
   const idx: number[] = [];
   for (let s = 0; s < S; s++) if (Number.isFinite(factor[s * D + t])) idx.push(s);
   idx.sort((a, b) => factor[b * D + t] - factor[a * D + t] || a - b);
   const out = Array.from({ length: groups }, () => new Map<number, number>());
   const n = idx.length;
-  idx.forEach((s, r) => {
-    const g = Math.min(groups - 1, Math.floor((r * groups) / n));
-    out[g].set(s, 1);
-  });
+  for (let i = 0; i < n;) {
+    let j = i + 1;
+    while (j < n && factor[idx[j] * D + t] === factor[idx[i] * D + t]) j++;
+    const g = Math.min(groups - 1, Math.floor((((i + j - 1) / 2) * groups) / n));
+    for (let r = i; r < j; r++) out[g].set(idx[r], 1);
+    i = j;
+  }
+  if (out.some((m) => m.size === 0)) return null;
   for (const m of out) for (const [s] of m) m.set(s, 1 / m.size);
   return out;
 }
@@ -50,13 +69,25 @@ export function stratify(p: Panel, factor: Float64Array, o: { groups?: number; e
   const end = Math.min(D - 1, last + 1 + (o.every ?? 10));
   const perGroup = Array.from({ length: G }, () => new Map<number, Map<number, number>>());
   const universe = new Map<number, Map<number, number>>();
+  const ungrouped: string[] = [];
   for (const t of dates) {
     const w = groupWeights(factor, S, D, t, G);
+    if (!w) {
+      ungrouped.push(p.calendar[t]);
+      continue;
+    }
     w.forEach((m, g) => perGroup[g].set(t, m));
     const all = new Map<number, number>();
     for (const m of w) for (const [s] of m) all.set(s, 1);
     for (const [s] of all) all.set(s, 1 / all.size);
     universe.set(t, all);
+  }
+  if (universe.size === 0) {
+    // No date sorts the stocks into G groups (a constant factor): nothing is held, so there is no
+    // return to report: NaN (null in JSON), not 0, which would read as a measured result.
+    return { groups: G, dates: [], nav: perGroup.map(() => []), universe: [], annualExcess: perGroup.map(() => NaN),
+      annualReturn: perGroup.map(() => NaN), longShortAnnual: NaN, turnover: perGroup.map(() => NaN), maxDrawdown: perGroup.map(() => NaN),
+      volatility: perGroup.map(() => NaN), ungrouped };
   }
   const sims = perGroup.map((targets) => simulate(p, targets, o.costs, 1, end));
   const uni = simulate(p, universe, { commission: 0, stampDuty: 0 }, 1, end);
@@ -73,5 +104,6 @@ export function stratify(p: Panel, factor: Float64Array, o: { groups?: number; e
     turnover: sims.map((s) => s.turnover.reduce((a, b) => a + b.value, 0) / Math.max(1, s.turnover.length)),
     maxDrawdown: nav.map(maxDrawdown),
     volatility: nav.map(annualVol),
+    ungrouped,
   };
 }
