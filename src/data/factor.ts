@@ -4,22 +4,25 @@
  * physical line and column; missing-value tokens are missing (never 0); codes go through the data's
  * own normaliser (a 600000.SH factor matches SH600000 data); every row is accounted for, by reason.
  *
- * The file's records are also counted by a scan of our own (quotes, blank lines, quoted newlines),
- * which gives each record its physical line; the count DuckDB returns must equal it.
+ * The file is sniffed and its records counted as a bar file's are (source.ts): the count gives each
+ * record its physical line, and the rows DuckDB returns must equal it.
  */
-import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Panel } from "./panel.js";
 import { normalizeCode } from "./presets.js";
 import { DataError } from "./quality.js";
-import { dateExpr } from "./read.js";
+import { MISSING_TOKENS, dateExpr } from "./read.js";
+import { type Encoding, countLines, lineOfRecord, sniffSource } from "./source.js";
 
 export interface FactorOptions {
   /** The factor's column (default: "factor", else the one column besides the date and the code). */
   column?: string;
   /** Pad A-share codes that lost their leading zeros (1 -> 000001) instead of stopping, as the data's --pad-codes. */
   padCodes?: boolean;
+  /** The text encoding (default utf8), as the data's --encoding. */
+  encoding?: Encoding;
 }
 
 /** Why a factor row is not in the factor, in the order the reasons are judged. */
@@ -49,135 +52,9 @@ export interface FactorAccounting {
   dates: { first: string | null; last: string | null };
 }
 
-/** Values that mean "no value", as spreadsheets and pandas write them. */
-export const MISSING_TOKENS = ["", "NaN", "nan", "NA", "N/A", "#N/A", "null", "NULL", "None"];
-
 const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 const EXAMPLES = 5;
-
-/** The file's records as our own scan finds them: the physical line of each, and the line counts. */
-interface Scan {
-  header: string[];
-  delimiter: string;
-  gzip: boolean;
-  /** Physical line (1-based) on which data record i starts. */
-  recordLine: Int32Array;
-  lines: FactorAccounting["lines"];
-}
-
-/**
- * Decodes the file (gzip by its magic bytes, UTF-8 only) and walks it once: a record ends at a
- * newline outside quotes; an empty line is blank (DuckDB skips it too; a line of spaces is a record).
- */
-function scanFile(path: string): Scan {
-  let bytes: Buffer = readFileSync(path);
-  const gzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-  if (gzip) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      // A cut-off copy shows as an unexpected end; anything else is damage inside the stream.
-      const msg = (e as Error).message;
-      if (/unexpected end/i.test(msg)) throw new DataError(path, "truncated gzip: the file ends before its compressed data does (copy it again)");
-      throw new DataError(path, `corrupt gzip: ${msg} (copy the file again)`);
-    }
-  }
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
-    throw new DataError(path, "the file is UTF-16 text (Excel's \"Unicode text\"); save it as CSV UTF-8");
-  const magic = bytes.subarray(0, 4).toString("hex");
-  if (magic === "504b0304" || magic === "d0cf11e0")
-    throw new DataError(path, "the file is an Excel workbook, not a CSV; save it as CSV UTF-8 (date,code,factor)");
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    const loose = bytes.toString("utf8");
-    const at = loose.indexOf("\uFFFD");
-    const line = loose.slice(0, Math.max(0, at)).split("\n").length;
-    throw new DataError(path, "the text is not UTF-8 (a GBK or ANSI export?); save the file as CSV UTF-8", line);
-  }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.length === 0) throw new DataError(path, "the file is empty: expected a header date,code,factor and data rows");
-
-  const firstEnd = text.indexOf("\n");
-  const headerLine = (firstEnd < 0 ? text : text.slice(0, firstEnd)).replace(/\r$/, "");
-  if (headerLine.trim() === "") throw new DataError(path, "the first line is empty: expected the header date,code,factor", 1);
-  // The delimiter: a comma unless the header has none and has a tab or a semicolon (a .tsv is tab-separated).
-  const delimiter = /\.tsv(\.gz)?$/i.test(path) ? "\t"
-    : headerLine.includes(",") ? "," : headerLine.includes("\t") ? "\t" : headerLine.includes(";") ? ";" : ",";
-  const header = splitHeader(path, headerLine, delimiter);
-
-  // The records after the header, a line at a time; a record goes on over newlines inside quotes.
-  const n = text.length;
-  const recordLine: number[] = [];
-  let blank = 0, quotedNewlines = 0, line = 2;
-  let nextQuote = text.indexOf('"'); // cached: searching again from every line would be quadratic in a file without quotes
-  const quoteFrom = (i: number): number => {
-    if (nextQuote >= 0 && nextQuote < i) nextQuote = text.indexOf('"', i);
-    return nextQuote < 0 ? n : nextQuote;
-  };
-  const delimitersIn = (a: number, b: number): number => {
-    let k = 0;
-    for (let j = text.indexOf(delimiter, a); j >= 0 && j < b; j = text.indexOf(delimiter, j + 1)) k++;
-    return k;
-  };
-  for (let pos = firstEnd < 0 ? n : firstEnd + 1; pos < n; line++) {
-    let end = text.indexOf("\n", pos);
-    if (end < 0) end = n;
-    const startLine = line;
-    if (end === pos || (end === pos + 1 && text.charCodeAt(pos) === 13)) blank++; // DuckDB skips an empty line too
-    else {
-      let fields = 1, inQuotes = false;
-      for (let i = pos; ;) {
-        const qt = quoteFrom(i);
-        if (qt < end) {
-          if (!inQuotes) fields += delimitersIn(i, qt);
-          inQuotes = !inQuotes; // "" inside quotes toggles twice: the parity is all that matters
-          i = qt + 1;
-        } else if (inQuotes) {
-          if (end >= n) throw new DataError(path, "a quote opened on this line is never closed", startLine);
-          quotedNewlines++;
-          line++;
-          i = end + 1;
-          end = text.indexOf("\n", i);
-          if (end < 0) end = n;
-        } else {
-          fields += delimitersIn(i, end);
-          break;
-        }
-      }
-      if (fields > header.length)
-        throw new DataError(path, `${fields} fields where the header has ${header.length} (${header.join(",")}); ` +
-          `a value with a ${delimiter === "," ? "comma" : "delimiter"} in it must be quoted`, startLine);
-      recordLine.push(startLine);
-    }
-    pos = end + 1;
-  }
-  // Physical lines counted on their own: the newlines, and a last line without one.
-  let physical = text.endsWith("\n") ? 0 : 1;
-  for (let j = text.indexOf("\n"); j >= 0; j = text.indexOf("\n", j + 1)) physical++;
-  return { header, delimiter, gzip, recordLine: Int32Array.from(recordLine), lines: { physical, blank, quotedNewlines } };
-}
-
-/** The header's names (quotes removed, trimmed); a quote left open stops at line 1. */
-function splitHeader(path: string, line: string, delimiter: string): string[] {
-  const out: string[] = [];
-  let cur = "", quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === delimiter) out.push(cur.trim()), (cur = "");
-    else cur += ch;
-  }
-  if (quoted) throw new DataError(path, "the header has a quote that is never closed", 1);
-  out.push(cur.trim());
-  return out;
-}
 
 /** The date, code and factor columns of the header, or a DataError saying what is expected. */
 function pickColumns(path: string, header: string[], o: FactorOptions): { date: number; code: number; factor: number } {
@@ -216,20 +93,35 @@ const n = (v: unknown): number => Number(v as number | bigint);
  */
 export async function readFactorFile(path: string, panel: Panel, o: FactorOptions = {}):
   Promise<{ factor: Float64Array; accounting: FactorAccounting }> {
-  const scan = scanFile(path);
+  const file = sniffSource(path, o.encoding);
+  if (file.format !== "csv") throw new DataError(path, "is a Parquet file: write the factor as a CSV (date,code,factor)");
+  try {
+    return await readSniffed(path, file, panel, o);
+  } finally {
+    if (file.temporary) rmSync(dirname(file.temporary), { recursive: true, force: true });
+  }
+}
+
+async function readSniffed(path: string, file: Extract<ReturnType<typeof sniffSource>, { format: "csv" }>, panel: Panel,
+  o: FactorOptions): Promise<{ factor: Float64Array; accounting: FactorAccounting }> {
+  // Short rows are missing values here (a factor file's last columns may be empty and unwritten).
+  const counted = await countLines(file, { shortRows: true });
+  const header = file.names.map((h) => h.trim());
+  const scan = { header, delimiter: file.delimiter, gzip: file.gzip,
+    lines: { physical: counted.physical, blank: counted.blank, quotedNewlines: counted.quotedNewlines } };
   const cols = pickColumns(path, scan.header, o);
-  const rowsIn = scan.recordLine.length;
+  const rowsIn = counted.records;
   if (rowsIn === 0) throw new DataError(path, "no data rows after the header");
-  const lineOf = (rec: number): number => scan.recordLine[rec];
+  const lineOf = (rec: number): number => lineOfRecord(counted, rec);
 
   const db = await DuckDBInstance.create(":memory:", { threads: "2" });
   const con = await db.connect();
   try {
     const delim = scan.delimiter === "\t" ? "'\\t'" : q(scan.delimiter);
-    const src = `read_csv(${q(path)}, all_varchar=true, header=true, null_padding=true, auto_detect=false, delim=${delim}, ` +
-      `quote='"', escape='"', columns={${scan.header.map((h, i) => `${q(h === "" ? `column${i}` : h)}: 'VARCHAR'`).join(", ")}}` +
+    const src = `read_csv(${q(file.path)}, all_varchar=true, header=true, null_padding=true, auto_detect=false, delim=${delim}, ` +
+      `quote='"', escape='"', columns={${file.names.map((h) => `${q(h)}: 'VARCHAR'`).join(", ")}}` +
       `, compression='${scan.gzip ? "gzip" : "none"}')`;
-    const col = (i: number): string => ident(scan.header[i] === "" ? `column${i}` : scan.header[i]);
+    const col = (i: number): string => ident(file.names[i]);
     const tokens = MISSING_TOKENS.map(q).join(", ");
     // Only this statement reads the file: what DuckDB cannot read is the file's fault, said in one line.
     // The table keeps the file's order (DuckDB preserves insertion order), so a row's rowid is its record's number.

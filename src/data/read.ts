@@ -36,7 +36,7 @@ const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /** Tokens that mean "no value" in a number column, as empty does (NaN and Inf parse as numbers). */
-export const MISSING_TOKENS = ["", "NA", "N/A", "#N/A", "null", "NULL", "None", "none", "nan", "NaN", "-nan"];
+export const MISSING_TOKENS = ["", "NaN", "nan", "NA", "N/A", "#N/A", "null", "NULL", "None"];
 
 /** DuckDB's CSV reader over a sniffed file, every column typed as given (no sniffing by DuckDB). */
 function csvExpr(src: CsvSource, types: string[], nullTokens: boolean): string {

@@ -201,10 +201,10 @@ export function lineOfRecord(c: LineCount | undefined, i: number): number {
 /**
  * Counts the lines and records of a CSV by streaming its bytes (through gunzip when compressed),
  * with quotes opening only at the start of a field as the reader treats them. Stops with the line
- * on a record whose field count differs from the header's, on bytes that are not UTF-8, and on a
- * truncated or corrupt gzip stream.
+ * on a record whose field count differs from the header's (`shortRows`: only on more fields), on
+ * bytes that are not UTF-8, and on a truncated or corrupt gzip stream.
  */
-export async function countLines(src: CsvSource): Promise<LineCount> {
+export async function countLines(src: CsvSource, o: { shortRows?: boolean } = {}): Promise<LineCount> {
   const D = src.delimiter.charCodeAt(0);
   const fields0 = src.names.length;
   const stream = createReadStream(src.path, { highWaterMark: 1 << 20 });
@@ -223,7 +223,7 @@ export async function countLines(src: CsvSource): Promise<LineCount> {
     throw new DataError(src.file, reason, line);
   };
   const endRecord = (): void => {
-    if (fields !== fields0)
+    if (fields !== fields0 && !(o.shortRows && fields < fields0))
       fail(`has ${fields} fields where the header has ${fields0} (a delimiter inside an unquoted value, or a cut-off line?)`, recordLine);
     records++;
   };
@@ -312,7 +312,7 @@ export async function countLines(src: CsvSource): Promise<LineCount> {
   if (state === 2) fail("a quoted value opened on this line is never closed (an unbalanced quote)", recordLine);
   if (lineLen > 0 || state !== 0 || fields > 1) {
     physical++; // a last line without a newline
-    if (fields < fields0)
+    if (fields < fields0 && !o.shortRows)
       fail(`the last line is cut off: it has ${fields} of the header's ${fields0} fields and no line end (an interrupted download or copy?)`, recordLine);
     endRecord();
   }

@@ -229,7 +229,7 @@ test("the file's form: a byte-order mark, CRLF, semicolons, a line of spaces, no
   assert.equal(cell(p, factor, "SZ000001", "2019-01-03"), -2);
   let e = await dataError(readFactorFile(write(["date,code,factor", "2019-01-02,SH600000,1", '2019-01-03,"SH600000,2', "2019-01-04,SH600000,3"]), p));
   assert.equal(e.line, 3);
-  assert.match(e.reason, /a quote opened on this line is never closed/);
+  assert.match(e.reason, /opened on this line is never closed/);
   const xlsx = join(dir, "book.xlsx");
   writeFileSync(xlsx, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]));
   e = await dataError(readFactorFile(xlsx, p));
