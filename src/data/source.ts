@@ -79,6 +79,10 @@ export function sniffSource(path: string, encoding: Encoding = "utf8"): SourceFi
   } catch (e) {
     throw gzipError(path, e as Error);
   }
+  if (gzip && head.length === 0) {
+    // A stream cut inside its header decompresses to nothing, without an error.
+    gunzipSafe(path);
+  }
   if (startsWith(head, [0xff, 0xfe]) || startsWith(head, [0xfe, 0xff]) || looksLikeUtf16(head))
     throw new DataError(path, "is UTF-16 text (Excel's \"Unicode text\"): save it as \"CSV UTF-8 (comma delimited)\", or convert it to UTF-8");
   if (head.length === 0) throw new DataError(path, "empty file: expected a header line and rows of daily bars");
@@ -95,7 +99,12 @@ export function sniffSource(path: string, encoding: Encoding = "utf8"): SourceFi
     text = decoded.slice(0, HEAD_BYTES);
     notes.push("read as GBK (--encoding gbk) and converted to UTF-8");
   } else {
-    text = new TextDecoder("utf-8").decode(head);
+    try {
+      // Streaming: the head may end inside a character.
+      text = new TextDecoder("utf-8", { fatal: true }).decode(head, { stream: true });
+    } catch {
+      throw new DataError(path, notUtf8(), 1 + lineBreaksBefore(head, firstInvalidUtf8(head)));
+    }
   }
   text = text.replace(/^\uFEFF/, "");
   const nl = text.indexOf("\n");
@@ -257,7 +266,7 @@ export async function countLines(src: CsvSource, o: { shortRows?: boolean } = {}
       try {
         utf8.decode(chunk, { stream: true });
       } catch {
-        fail(notUtf8(src), physical + 1 + lineBreaksBefore(chunk, firstInvalidUtf8(chunk)));
+        fail(notUtf8(), physical + 1 + lineBreaksBefore(chunk, firstInvalidUtf8(chunk)));
       }
       let nextQuote = chunk.indexOf(0x22, i);
       while (i < n) {
@@ -302,7 +311,7 @@ export async function countLines(src: CsvSource, o: { shortRows?: boolean } = {}
     try {
       utf8.decode(); // a character cut off at the end
     } catch {
-      fail(notUtf8(src), physical + 1);
+      fail(notUtf8(), physical + 1);
     }
   } catch (e) {
     if (e instanceof DataError) throw e;
@@ -319,7 +328,7 @@ export async function countLines(src: CsvSource, o: { shortRows?: boolean } = {}
   return { physical, blank, quotedNewlines, records: Math.max(records, 0), jumpAt, jumpExtra };
 }
 
-const notUtf8 = (_src: CsvSource): string =>
+const notUtf8 = (): string =>
   "is not UTF-8 text (Excel and AKShare exports on Chinese Windows are GBK): save it as \"CSV UTF-8\", or pass --encoding gbk";
 
 /** The offset of the first byte that breaks UTF-8 in a buffer (its length if none). */
