@@ -257,7 +257,7 @@ async function main(argv: string[]): Promise<number> {
       if (wantsHelp) return console.log(`alphanet train [options]: rolling training of the chosen models; factors, saved models and checkpoints in --out, then the evaluation (the same as run).\n\n${RUN_HELP}`), 0;
       return run(rest);
     case "ingest":
-      if (wantsHelp) return console.log(`alphanet ingest --data FILE|DIR [--preset NAME] [--map col=field,...] [--instruments FILE] [--out DIR] [--qlib]\nValidates and cleans the data, writes data_quality.json (and a Qlib directory with --qlib).`), 0;
+      if (wantsHelp) return console.log(`alphanet ingest --data FILE|DIR [--preset NAME] [--map col=field,...] [--instruments FILE] [--market auto|cn|us|other]\n  [--encoding utf8|gbk] [--pad-codes] [--out DIR] [--qlib]\nValidates and cleans the data, writes data_quality.json (and a Qlib directory with --qlib): every line of the file is\naccounted for; a value that cannot be read stops with its file, line and column.`), 0;
       return ingest(rest);
     case "features":
       if (wantsHelp) return console.log(`alphanet features [--data FILE] [--out DIR] [--config FILE]\nBuilds the feature store (computed once per data and settings) under OUT/cache/features.`), 0;
@@ -266,7 +266,7 @@ async function main(argv: string[]): Promise<number> {
       if (wantsHelp) return console.log(`alphanet predict --model DIR --data FILE [--out DIR]\nScores every eligible stock on the last date of the data with a saved model; writes OUT/scores.csv.`), 0;
       return predictCmd(rest);
     case "evaluate":
-      if (wantsHelp) return console.log(`alphanet evaluate --factor FILE --data FILE [--horizon H] [--costs paper|realistic]\nIC test and quintile stratification of any factor (CSV: date,code,factor).`), 0;
+      if (wantsHelp) return console.log(`alphanet evaluate --factor FILE [--factor-column NAME] --data FILE [--horizon H] [--costs paper|realistic] [data options]\nIC test and quintile stratification of any factor (CSV: date,code,factor), read as bar files are: every row accounted for.`), 0;
       return evaluateCmd(rest);
     case "report":
       if (wantsHelp) return console.log(`alphanet report --out DIR\nThe report of a finished run is OUT/report.html, written by run and demo.`), 0;
