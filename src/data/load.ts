@@ -13,7 +13,7 @@ import { FLAG_NAMES, type FieldName, type FlagName, type Market, type Panel, boa
 import type { SourceColumn } from "./presets.js";
 import { DataError, type QualityReport, checkAccounting, count, example } from "./quality.js";
 import type { Columns, Instruments, LoadOptions, SourceRows } from "./read.js";
-import { type LineCount, type SourceFile, countLines, lineOfRecord, sniffSource } from "./source.js";
+import { type LineCount, type SourceFile, lineOfRecord, sniffSource } from "./source.js";
 
 export type { LoadOptions } from "./read.js";
 
@@ -43,7 +43,7 @@ export async function loadBars(path: string, o: LoadOptions = {}): Promise<{ pan
   try {
     // The file's own count of its lines runs beside the reader (it is the main thread's only work
     // meanwhile) and is checked against the rows the reader returns.
-    const counting = src.format === "csv" ? countLines(src) : Promise.resolve(undefined);
+    const counting = src.format === "csv" ? inWorker(src, o, "count").then((r) => (r as { lines: LineCount }).lines) : Promise.resolve(undefined);
     counting.catch(() => {});
     let read: SourceRows | undefined;
     try {
@@ -90,6 +90,10 @@ const READER_YOUNG_MB = 2;
  * up before one (35 MB). The rows come back as transferred buffers, not copies.
  */
 async function readInWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<SourceRows> {
+  return ((await inWorker(source, o, mode)) as { rows: SourceRows }).rows;
+}
+
+async function inWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "text" | "count"): Promise<ReaderReply> {
   const worker = new Worker(new URL("./read-worker.js", import.meta.url), {
     workerData: { source, options: o, mode }, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_MB },
   });
@@ -97,9 +101,9 @@ async function readInWorker(source: SourceFile, o: LoadOptions, mode: "typed" | 
     const reply = await new Promise<ReaderReply>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
-      worker.once("exit", (code) => reject(new Error(`${source.file}: the reader thread stopped (exit code ${code}) before sending the rows`)));
+      worker.once("exit", (code) => reject(new Error(`${source.file}: the reader thread stopped (exit code ${code}) before sending its reply`)));
     });
-    if ("rows" in reply) return reply.rows;
+    if (!("error" in reply)) return reply;
     const e = reply.error;
     throw e.dataError ? new DataError(e.dataError.file, e.dataError.reason, e.dataError.line, e.dataError.column) : new Error(e.message);
   } finally {
@@ -108,7 +112,7 @@ async function readInWorker(source: SourceFile, o: LoadOptions, mode: "typed" | 
 }
 
 /** What the reader thread sends back: the rows, or the error (a DataError's parts to rebuild it). */
-export type ReaderReply = { rows: SourceRows } | {
+export type ReaderReply = { rows: SourceRows } | { lines: LineCount } | {
   error: { message: string; dataError?: { file: string; reason: string; line?: number; column?: string } };
 };
 
