@@ -46,7 +46,14 @@ export const ConfigSchema = z.object({
     transformerDropout: z.number().min(0).lt(1),
     /** Width of the Transformers' feed-forward layer; 0: 4K. */
     transformerFeedforward: z.number().int().min(0),
-  }).strict().partial().default({}),
+  }).strict().partial().extend({
+    // Written into every V4 spec (and so into each saved model's manifest), the defaults equal to
+    // the model's (ALPHANET_V4_DEFAULTS, which a test checks): a saved model says how it was built.
+    /** Attention scores: the paper's (each step against the final state, figure 2-9) or from h_t alone. */
+    attention: z.enum(["paper", "self"]).default("paper"),
+    /** Positional information in the Transformer branches. */
+    positional: z.enum(["none", "sinusoidal", "learned"]).default("learned"),
+  }).default({}),
   schedule: z.object({
     trainStart: isoDate,
     testStart: isoDate,

@@ -21,6 +21,23 @@ interface Manifest {
   featureSettings: { windows: number[]; standardize: boolean };
 }
 
+/**
+ * A saved model's spec, read in today's terms. Manifests written before issue 14 have no attention
+ * form or positional setting (V4 then scored steps from h_t alone, with no positional information;
+ * its ablation without attention said `attention: false`); their weights tell which.
+ */
+export function specOfManifest(spec: ModelSpec, weights: Map<string, { shape: number[] }>): ModelSpec {
+  if (spec.kind !== "v4") return spec;
+  const v4 = { ...spec.v4 } as NonNullable<ModelSpec["v4"]> & { attention?: unknown };
+  if (typeof v4.attention === "boolean" || v4.attention === undefined) {
+    const w = weights.get("att_w.weight");
+    v4.attention = v4.attention === false || !weights.has("att_v.weight") ? "mean"
+      : w && w.shape[1] === 2 * w.shape[0] ? "paper" : "self";
+  }
+  v4.positional ??= weights.has("aux.0.pos") ? "learned" : "none";
+  return { ...spec, v4 };
+}
+
 export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date: string; code: string; score: number }[]> {
   let m: { stateDict: Map<string, import("../engine/index.js").Tensor>; manifest: Manifest };
   try {
@@ -34,7 +51,7 @@ export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date
   const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), m.manifest.featureSettings);
   const cols = m.manifest.featureColumns ?? undefined;
   const panels = new Map(m.manifest.images.map((sp) => [sp.d, readFeaturePanel(store, sp.d, cols)]));
-  const model = createModel(m.manifest.spec, m.manifest.features);
+  const model = createModel(specOfManifest(m.manifest.spec, m.stateDict), m.manifest.features);
   model.loadStateDict(m.stateDict);
   const D = panel.calendar.length;
   const last = D - 1;
