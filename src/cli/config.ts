@@ -52,7 +52,7 @@ export const ConfigSchema = z.object({
     /** Attention scores: the paper's (each step against the final state, figure 2-9) or from h_t alone. */
     attention: z.enum(["paper", "self"]).default("paper"),
     /** Positional information in the Transformer branches. */
-    positional: z.enum(["none", "sinusoidal", "learned"]).default("learned"),
+    positional: z.enum(["none", "sinusoidal", "learned"]).default("sinusoidal"),
   }).default({}),
   schedule: z.object({
     trainStart: isoDate,

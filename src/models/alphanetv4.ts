@@ -47,7 +47,7 @@ export const ALPHANET_V4_DEFAULTS: Omit<AlphaNetV4Config, "features"> = {
   auxImages: 2,
   bidirectional: true,
   attention: "paper",
-  positional: "learned",
+  positional: "sinusoidal",
   lstmDropout: 0.2,
   transformerHeads: 1,
   transformerFeedforward: 0, // 0: 4K

@@ -192,7 +192,7 @@ test("every parameter receives a gradient, for every attention form and position
 });
 
 test("the paper's network has the PyTorch peer's parameter names and shapes (torch_reference.py --paper-attention --positional)", () => {
-  const m = v4(3, { seqLen: 5 });
+  const m = v4(3, { seqLen: 5, positional: "learned" });
   const shapes = new Map([...m.stateDict()].map(([n, t]) => [n, t.shape]));
   // torch_reference.py: Aux.pos = Parameter([T, K]); att_w = Linear(4H, 2H); att_v = Linear(2H, 1, bias=False).
   assert.deepEqual(shapes.get("aux.0.pos"), [5, 3]);
@@ -206,6 +206,8 @@ test("the paper's network has the PyTorch peer's parameter names and shapes (tor
   for (const flag of peerNetworkArgs(ALPHANET_V4_DEFAULTS)) assert.ok(peer.includes(`"${flag}"`), `the peer takes ${flag}`);
   assert.deepEqual(peerNetworkArgs({ attention: "paper", positional: "learned" }), ["--paper-attention", "--positional"]);
   assert.deepEqual(peerNetworkArgs({ attention: "self", positional: "none" }), []);
+  // The peer's table is learned; a sinusoidal one costs the same add of [T, K].
+  assert.deepEqual(peerNetworkArgs({ attention: "paper", positional: "sinusoidal" }), ["--paper-attention", "--positional"]);
 });
 
 test("the configuration's v4.attention and v4.positional reach the model; defaults agree with the model's; V4's ablation keeps its mean pooling", () => {
