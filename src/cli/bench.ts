@@ -2,6 +2,7 @@
  * Benchmarks that print one JSON line each. Speed is measured here, never asserted in tests.
  *
  *   npm run bench -- train [--threads N] [--batch 512] [--steps 5] [--peer [--rounds R]]
+ *                          [--attention paper|self] [--positional none|sinusoidal|learned]
  *   npm run bench -- features [--stocks 500] [--days 250] [--threads N] [--peer]
  *   npm run bench -- store --stocks 5000     (the full-scale feature store: 25 GB of disk)
  *   npm run bench -- load [FILE] [--peer]
@@ -9,7 +10,10 @@
  *
  * --peer also runs ../shared/bench/torch_reference.py with the same settings, once with PyTorch's
  * default environment and once with the tuned one (ENGINE-NOTES.md), and prints the ratios; for
- * train, R rounds of (default peer, ours, tuned peer) and the median and range of each ratio.
+ * train, R rounds of (default peer, ours, tuned peer) and the median and range of each ratio. The
+ * network is V4's default one (its attention and positional settings unless given), and the peer
+ * is told to build the same: --paper-attention, --positional (the peer's table is learned; a
+ * sinusoidal one costs the same add).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -17,6 +21,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadBars } from "../data/index.js";
+import type { AlphaNetV4Config } from "../models/index.js";
+import { UsageError } from "./config.js";
 
 // dist/src/cli -> the package root; the peers sit in ../shared beside the checkout.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -50,14 +56,24 @@ export function runPeer(args: string[], tuned: boolean): Json {
   return { ...runPython(REFERENCE, ["--json", ...args], env), env: tuned ? "tuned" : "default" };
 }
 
-export async function benchTrain(o: { threads: number; batch: number; steps: number; features: number; seq: number; aux: number }): Promise<Json> {
+type V4Forms = Pick<AlphaNetV4Config, "attention" | "positional">;
+
+/** The peer's flags for V4's attention and positional forms. */
+export function peerNetworkArgs(f: V4Forms): string[] {
+  if (f.attention === "mean") throw new Error("the PyTorch peer has no network without attention");
+  return [...(f.attention === "paper" ? ["--paper-attention"] : []), ...(f.positional !== "none" ? ["--positional"] : [])];
+}
+
+export async function benchTrain(o: { threads: number; batch: number; steps: number; features: number; seq: number; aux: number } & V4Forms): Promise<Json> {
   // Loaded here, not at the top: the load benchmark must not carry libtorch in its memory.
   const { getNumThreads, manualSeed, noGrad, optim, randn, scope, setNumThreads, torchVersion } = await import("../engine/index.js");
   const { AlphaNetV4 } = await import("../models/index.js");
   setNumThreads(o.threads);
   manualSeed(0);
-  // The reference network exactly: no dropout in the Transformers, attention scores v . tanh(h) + b.
-  const net = new AlphaNetV4({ features: o.features, seqLen: o.seq, auxImages: o.aux, transformerDropout: 0, attentionProjection: false });
+  // The reference network exactly: no dropout in the Transformers; with attention "self", scores
+  // v . tanh(h) + b.
+  const net = new AlphaNetV4({ features: o.features, seqLen: o.seq, auxImages: o.aux, transformerDropout: 0, attentionProjection: false,
+    attention: o.attention, positional: o.positional });
   const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
   const xs = Array.from({ length: o.aux + 1 }, () => randn([o.batch, o.seq, o.features]));
   const y = randn([o.batch]);
@@ -123,7 +139,7 @@ export async function benchTrain(o: { threads: number; batch: number; steps: num
     infer_samples_per_s: o.batch / mean(inf),
     train_step_median_s: median(train),
     params: net.numParameters(),
-    shape: { K: o.features, T: o.seq, H: o.features, aux: o.aux, batch: o.batch },
+    shape: { K: o.features, T: o.seq, H: o.features, aux: o.aux, batch: o.batch, attention: o.attention, positional: o.positional },
   };
 }
 
@@ -210,12 +226,21 @@ export async function runBench(argv: string[]): Promise<number> {
       rounds: { type: "string", default: "1" },
       stocks: { type: "string", default: "500" },
       days: { type: "string", default: "250" },
+      attention: { type: "string" },
+      positional: { type: "string" },
     },
     allowPositionals: true,
   });
   const n = (k: keyof typeof values): number => Number(values[k]);
   if (what === "train") {
-    const o = { threads: n("threads"), batch: n("batch"), steps: n("steps"), features: n("features"), seq: n("seq"), aux: n("aux") };
+    const { ALPHANET_V4_DEFAULTS } = await import("../models/index.js");
+    const attention = values.attention ?? ALPHANET_V4_DEFAULTS.attention;
+    const positional = values.positional ?? ALPHANET_V4_DEFAULTS.positional;
+    if (attention !== "paper" && attention !== "self") throw new UsageError(`--attention ${attention}: expected paper or self`);
+    if (positional !== "none" && positional !== "sinusoidal" && positional !== "learned")
+      throw new UsageError(`--positional ${positional}: expected none, sinusoidal or learned`);
+    const o = { threads: n("threads"), batch: n("batch"), steps: n("steps"), features: n("features"), seq: n("seq"), aux: n("aux"),
+      attention, positional } as const;
     if (!values.peer) {
       console.log(JSON.stringify(await benchTrain(o)));
       return 0;
@@ -223,7 +248,7 @@ export async function runBench(argv: string[]): Promise<number> {
     // Rounds of (default peer, ours, tuned peer): each ratio compares runs minutes apart at most, and
     // the rounds show how far the machine's drift moves it.
     const args = ["--threads", String(o.threads), "--batch", String(o.batch), "--steps", String(o.steps),
-      "--features-in", String(o.features), "--seq", String(o.seq), "--aux", String(o.aux)];
+      "--features-in", String(o.features), "--seq", String(o.seq), "--aux", String(o.aux), ...peerNetworkArgs(o)];
     const ratios: Record<string, { train: number[]; infer: number[] }> = { default: { train: [], infer: [] }, tuned: { train: [], infer: [] } };
     for (let r = 0; r < n("rounds"); r++) {
       const before = runPeer(args, false);

@@ -39,7 +39,7 @@ export interface RunResult {
 /** The ablations of the paper's chapter 4, as V4 switches. */
 export const ABLATIONS: Record<string, ModelSpec> = {
   "v4-no-transformer": { kind: "v4", v4: { auxImages: 0 } },
-  "v4-no-attention": { kind: "v4", v4: { attention: false } },
+  "v4-no-attention": { kind: "v4", v4: { attention: "mean" } },
   "v4-lstm": { kind: "v4", v4: { bidirectional: false } },
   "v4-no-spearman": { kind: "v4", v4: { useSpearman: false } },
   "v4-seq10": { kind: "v4", v4: { seqLen: 10 } },

@@ -26,7 +26,8 @@ const ManifestSchema = z.object({
   spec: z.object({
     kind: z.enum(["v1", "v2", "v3", "v4"]),
     v4: z.object({
-      seqLen: z.number().int().min(1), auxImages: count, bidirectional: z.boolean(), attention: z.boolean(), lstmDropout: fraction,
+      seqLen: z.number().int().min(1), auxImages: count, bidirectional: z.boolean(), attention: z.union([z.boolean(), z.enum(["paper", "self", "mean"])]), lstmDropout: fraction,
+      positional: z.enum(["none", "sinusoidal", "learned"]),
       transformerHeads: z.number().int().min(1), transformerFeedforward: count, transformerDropout: fraction, leakySlope: z.number(),
       attentionProjection: z.boolean(), auxWindows: z.array(z.number().int().min(2)), useSpearman: z.boolean(),
     }).strict().partial().optional(),
@@ -97,7 +98,7 @@ export function openSavedModel(dir: string): { model: AlphaNet; manifest: Manife
   }
   let model: AlphaNet;
   try {
-    model = createModel(manifest.spec, manifest.features);
+    model = createModel(specOfManifest(manifest.spec, weights), manifest.features);
   } catch (e) {
     throw new DataError(manifestPath, `spec ${JSON.stringify(manifest.spec)} with ${manifest.features} features makes no model: ${(e as Error).message}`);
   }
@@ -120,6 +121,23 @@ export function openSavedModel(dir: string): { model: AlphaNet; manifest: Manife
   model.loadStateDict(weights);
   for (const t of weights.values()) t.dispose();
   return { model, manifest };
+}
+
+/**
+ * A saved model's spec, read in today's terms. Manifests written before issue 14 have no attention
+ * form or positional setting (V4 then scored steps from h_t alone, with no positional information;
+ * its ablation without attention said `attention: false`); their weights tell which.
+ */
+export function specOfManifest(spec: ModelSpec, weights: Map<string, { shape: number[] }>): ModelSpec {
+  if (spec.kind !== "v4") return spec;
+  const v4 = { ...spec.v4 } as NonNullable<ModelSpec["v4"]> & { attention?: unknown };
+  if (typeof v4.attention === "boolean" || v4.attention === undefined) {
+    const w = weights.get("att_w.weight");
+    v4.attention = v4.attention === false || !weights.has("att_v.weight") ? "mean"
+      : w && w.shape[1] === 2 * w.shape[0] ? "paper" : "self";
+  }
+  v4.positional ??= weights.has("aux.0.pos") ? "learned" : "none";
+  return { ...spec, v4 };
 }
 
 export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date: string; code: string; score: number }[]> {

@@ -1,5 +1,5 @@
 import { Module } from "./module.js";
-import { Tensor, isGradEnabled, scope, zeros } from "../tensor.js";
+import { Tensor, isGradEnabled, scope, tensor, zeros } from "../tensor.js";
 import { native } from "../native.js";
 import * as F from "./functional.js";
 import { Linear } from "./linear.js";
@@ -154,4 +154,19 @@ export class TransformerEncoderLayer extends Module {
       this.norm1.eps, this.norm1.weight.handle, this.norm1.bias.handle, this.norm2.weight.handle, this.norm2.bias.handle,
       this.linear1.weight.handle, this.linear1.bias!.handle, this.linear2.weight.handle, this.linear2.bias!.handle));
   }
+}
+
+/**
+ * The sinusoidal positional table of "Attention is all you need" (section 3.5), [T, d]: column 2i
+ * holds sin(t / 10000^(2i/d)), column 2i + 1 cos(t / 10000^(2i/d)), for steps t = 0..T-1 (an odd d
+ * ends on a sine). Added to an encoder's inputs, it lets the permutation-equivariant layers tell
+ * one step from another.
+ */
+export function sinusoidalPositions(T: number, d: number): Tensor {
+  const out = new Array<number>(T * d);
+  for (let t = 0; t < T; t++) for (let j = 0; j < d; j++) {
+    const angle = t / Math.pow(10000, (2 * Math.floor(j / 2)) / d);
+    out[t * d + j] = j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+  }
+  return tensor(out, [T, d]); // the default dtype
 }
