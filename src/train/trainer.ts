@@ -259,7 +259,7 @@ function leaves(x: unknown, path: string, out: Map<string, string>): Map<string,
 
 /** A setting's name as the configuration spells it. */
 const settingName = (path: string): string =>
-  path === "train.seed" ? "seed" : path === "spec.kind" ? "model kind" : path.replace(/^spec\.v4\./, "v4.").replace(/^features\.settings\./, "features.");
+  path === "train.seed" ? "seed" : path === "train.factor" ? "factor" : path === "spec.kind" ? "model kind" : path.replace(/^spec\.v4\./, "v4.").replace(/^features\.settings\./, "features.");
 
 /**
  * What differs between a checkpoint's record and this run's, in words (null: nothing). Only the
@@ -283,7 +283,9 @@ export function checkpointChanges(saved: Record<string, unknown>, current: Recor
       for (const k of new Set([...a.keys(), ...b.keys()])) {
         if (a.get(k) === b.get(k)) continue;
         const name = settingName(k);
-        changes.push(`made with ${name} ${a.get(k) ?? "unset"}, this run has ${name} ${b.get(k) ?? "unset"}`);
+        // A raw run records no factor (checkpointMade).
+        const unset = k === "train.factor" ? '"raw"' : "unset";
+        changes.push(`made with ${name} ${a.get(k) ?? unset}, this run has ${name} ${b.get(k) ?? unset}`);
       }
     }
   }
