@@ -67,7 +67,8 @@ test("a killed worker stops the run with one line that says so, leaves no worker
   const code = await new Promise<number | null>((resolve) => run.on("exit", (c) => resolve(c)));
   assert.equal(code, 1, err);
   const last = err.trim().split("\n").at(-1)!;
-  assert.match(last, new RegExp(`^alphanet: training worker ${killed} stopped \\(SIGKILL\\) with \\d+ of 4 windows to train; .*--resume`));
+  // 6 tasks: v1, v3 and the ridge reference row, 2 windows each.
+  assert.match(last, new RegExp(`^alphanet: training worker ${killed} stopped \\(SIGKILL\\) with \\d+ of 6 windows to train; .*--resume`));
   assert.ok(!/\n\s+at /.test(err), "no stack trace");
   await new Promise((r) => setTimeout(r, 500));
   for (const pid of workers) assert.throws(() => process.kill(pid, 0), `worker ${pid} is gone`);

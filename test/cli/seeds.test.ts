@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateConfig } from "../../src/cli/config.js";
@@ -8,6 +8,7 @@ import { prepareRun, rollingOptions, runPipeline } from "../../src/cli/pipeline.
 import { icTest } from "../../src/evaluate/index.js";
 import { neutralizePanel } from "../../src/risk/index.js";
 import { PanelCache, checkResume, runRolling } from "../../src/train/index.js";
+import { alphanet } from "../helpers.js";
 
 const BASE = {
   data: { synthetic: { stocks: 60, start: "2018-01-01", end: "2019-12-31", indexSize: 25, seed: 5 } },
@@ -88,7 +89,6 @@ test("seeds: 2 trains each seed as its own run would, the factor is their mean, 
   // A resume checks every seed's checkpoint against that seed: seed 3's folder holding seed 2's is refused.
   const o = rollingOptions({ ...cfg, seeds: 2, out: inProcess.out, resume: true });
   assert.doesNotThrow(() => checkResume("v1", { kind: "v1" }, prepared, prepared.windows, o));
-  const { cpSync } = await import("node:fs");
   cpSync(join(inProcess.out, "checkpoints", "v1", "0", "state.json"), join(inProcess.out, "checkpoints", "v1", "0", "seed-1", "state.json"));
   assert.throws(() => checkResume("v1", { kind: "v1" }, prepared, prepared.windows, o),
     (e: Error) => e.name === "DataError" && e.message.startsWith(join(inProcess.out, "checkpoints", "v1", "0", "seed-1")) && /made with seed 2, this run has seed 3/.test(e.message));
@@ -117,4 +117,14 @@ test("factor: neutral makes the neutralised prediction the model's row (tables a
   const state = JSON.parse(readFileSync(join(out, "checkpoints", "v1", "0", "state.json"), "utf8"));
   assert.equal(state.made.train.factor, "neutral", "early stopping read the neutral factor, and the checkpoint says so");
   assert.match(readFileSync(join(out, "report.html"), "utf8"), /v1 raw/);
+});
+
+test("--seeds and factor are validated: a count under 1 or an unknown factor stops with one line naming the key", () => {
+  const r = alphanet(["run", "--seeds", "0", "--out", mkdtempSync(join(tmpdir(), "alphanet-seeds-bad-"))]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err.trim(), /^alphanet: configuration: seeds: .*greater than or equal to 1$/);
+  assert.equal(validateConfig({ seeds: 3 }).seeds, 3);
+  assert.equal(validateConfig({}).seeds, 1);
+  assert.equal(validateConfig({}).factor, "raw");
+  assert.throws(() => validateConfig({ factor: "both" }), /^UsageError: configuration: factor: .*'raw' \| 'neutral'/);
 });
