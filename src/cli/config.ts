@@ -110,6 +110,18 @@ export const ConfigSchema = z.object({
     maxTurnover: z.number().gt(0).max(1).default(0.3),
   }).strict().default({}),
   seed: z.number().int().default(0),
+  /**
+   * Seeds per (model, window): seeds seed, seed + 1, ..., seed + N - 1, each trained exactly as a run
+   * with that seed would be; the model's factor is the mean of their predictions (on each cell, over
+   * the seeds that predicted it), and metrics.json reports every seed's IC and the spread.
+   */
+  seeds: z.number().int().min(1).max(100).default(1),
+  /**
+   * Which prediction is "the factor" (tables 1-1, 5-2, 5-3, the model's row in metrics.json) and what
+   * early stopping reads: raw, the network's output; neutral, its residual after the per-date
+   * industry and style regression that the loss (formula 3-3) applies. The other is reported beside it.
+   */
+  factor: z.enum(["raw", "neutral"]).default("raw"),
   /** Intra-op threads of each process. */
   threads: z.number().int().min(1).max(64).default(1),
   /** Processes that train rolling windows side by side (each with `threads` threads). */

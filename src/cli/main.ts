@@ -46,6 +46,7 @@ const RUN_OPTIONS = {
   horizon: { type: "string" },
   costs: { type: "string" },
   seed: { type: "string" },
+  seeds: { type: "string" },
   threads: { type: "string" },
   jobs: { type: "string" },
   out: { type: "string" },
@@ -68,7 +69,8 @@ const RUN_HELP = `options (flags override the configuration file):
   --models v1,v3,v4        models to train (v1, v2, v3, v4)       --ablations   also V4's chapter-4 ablations
   --train-start DATE --test-start DATE --test-end DATE --retrain-months N
   --sample-step K          training samples every K days        --max-epochs N   --horizon H
-  --costs paper|realistic  --seed N   --threads N   --jobs N   --out DIR   --resume`;
+  --costs paper|realistic  --seed N   --threads N   --jobs N   --out DIR   --resume
+  --seeds N                train N seeds per model and window (seed .. seed+N-1); the factor is their mean`;
 
 function num(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -123,6 +125,7 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
     train: { maxEpochs: num("max-epochs", s("max-epochs")) },
     evaluate: { costs: s("costs") },
     seed: num("seed", s("seed")),
+    seeds: num("seeds", s("seeds")),
     threads: num("threads", s("threads")),
     jobs: num("jobs", s("jobs")),
     out: s("out"),

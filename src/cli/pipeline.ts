@@ -28,6 +28,31 @@ export interface ModelEvaluation extends Omit<ReportModel, "rolling"> {
   rolling?: RollingResult;
   /** The factor neutralised on every date (written as factor_neutral_<model>.csv). */
   neutralFactor?: Float64Array;
+  /** Which prediction the row is (configuration `factor`); the other one is `neutral` (labelled). */
+  factor?: "raw" | "neutral";
+  /** With several seeds: each seed's IC and the spread across seeds (metrics.json models.<name>.seeds). */
+  seeds?: SeedSummary;
+}
+
+/** Each seed's IC test of the configured factor, and the spread of its mean IC and rank IC across seeds. */
+export interface SeedSummary {
+  seeds: { seed: number; ic_mean: number; rank_ic_mean: number; ir: number; rank_ir: number }[];
+  ic_mean: Spread;
+  rank_ic_mean: Spread;
+}
+
+export interface Spread {
+  mean: number;
+  /** The sample standard deviation (n - 1). */
+  std: number;
+  min: number;
+  max: number;
+}
+
+export function spread(x: number[]): Spread {
+  const mean = x.reduce((a, b) => a + b, 0) / x.length;
+  const std = x.length > 1 ? Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / (x.length - 1)) : 0;
+  return { mean, std, min: Math.min(...x), max: Math.max(...x) };
 }
 
 export interface RunResult {
@@ -108,8 +133,8 @@ export function modelSpecs(cfg: Config): [string, ModelSpec][] {
 export function rollingOptions(cfg: Config, hooks: Pick<TrainOptions, "onEpoch" | "onProgress"> = {}): RollingOptions {
   return {
     sampleStep: cfg.sampleStep, rotateDates: cfg.rotateDates, minListingDays: cfg.minListingDays,
-    spearmanThreshold: cfg.features.spearmanThreshold, outDir: cfg.out,
-    train: { ...cfg.train, seed: cfg.seed, resume: cfg.resume, ...hooks },
+    spearmanThreshold: cfg.features.spearmanThreshold, outDir: cfg.out, seeds: cfg.seeds,
+    train: { ...cfg.train, seed: cfg.seed, resume: cfg.resume, factor: cfg.factor, ...hooks },
   };
 }
 
@@ -146,7 +171,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
           onProgress: (d, t) => tb.update(d, t),
           onEpoch: (e) => { tb.done(); log(`${name}: ${epochLine(e)}`); },
         }),
-        onWindow: (w, i, n) => log(`${name}: window ${i + 1}/${n} (${w.name})`),
+        onWindow: (w, i, n, k) => log(`${name}: window ${i + 1}/${n} (${w.name})${k > 0 ? ` seed ${cfg.seed + k}` : ""}`),
       }));
       tb.done();
     }
@@ -156,12 +181,25 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   const sizeIdx = styles.names.indexOf("size");
   for (const [name] of specs) {
     const rolling = trained.get(name)!;
-    const ev = await evaluate(name, rolling.factor, rolling.trainSeconds);
+    const neutralOf = (f: Float64Array): Float64Array => neutralizePanel(f, styles, industries, S, D).residual;
+    const neutral = neutralOf(rolling.factor);
+    // "The factor" is the configured prediction; the other is reported beside it.
+    const [factor, other] = cfg.factor === "neutral" ? [neutral, rolling.factor] : [rolling.factor, neutral];
+    const ev = await evaluate(name, factor, rolling.trainSeconds);
     ev.rolling = rolling;
-    const neutral = neutralizePanel(rolling.factor, styles, industries, S, D).residual;
-    const nic = icTest(neutral, labels.raw, panel.calendar, S, cfg.evaluate.every).summary;
-    ev.neutral = { ic: nic.ic.mean, rankIc: nic.rankIc.mean, styleExposure: styleExposure(neutral, styles, S, D, cfg.evaluate.every) };
+    const nic = icTest(other, labels.raw, panel.calendar, S, cfg.evaluate.every).summary;
+    ev.neutral = { ic: nic.ic.mean, rankIc: nic.rankIc.mean, styleExposure: styleExposure(other, styles, S, D, cfg.evaluate.every),
+      ...(cfg.factor === "neutral" ? { label: "raw" } : {}) };
     ev.neutralFactor = neutral;
+    if (cfg.factor === "neutral") ev.factor = "neutral";
+    if (rolling.seeds) {
+      const per = rolling.seeds.map((r) => {
+        const t = icTest(cfg.factor === "neutral" ? neutralOf(r.factor) : r.factor, labels.raw, panel.calendar, S, cfg.evaluate.every).summary;
+        return { seed: r.seed, ic_mean: t.ic.mean, rank_ic_mean: t.rankIc.mean, ir: t.ic.ir, rank_ir: t.rankIc.ir };
+      });
+      ev.seeds = { seeds: per, ic_mean: spread(per.map((x) => x.ic_mean)), rank_ic_mean: spread(per.map((x) => x.rank_ic_mean)) };
+      log(`${name}: ${per.length} seeds, IC ${ev.seeds.ic_mean.mean.toFixed(4)} +- ${ev.seeds.ic_mean.std.toFixed(4)} (${ev.seeds.ic_mean.min.toFixed(4)} to ${ev.seeds.ic_mean.max.toFixed(4)}); the ensemble's below`);
+    }
     evaluations.push(ev);
     log(`${name}: IC ${ev.ic.summary.ic.mean.toFixed(4)}, rank IC ${ev.ic.summary.rankIc.mean.toFixed(4)}, IR ${ev.ic.summary.ic.ir.toFixed(3)}, trained in ${rolling.trainSeconds.toFixed(0)} s`);
   }
@@ -188,6 +226,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   if (cfg.references) for (const c of classicFactors(panel)) references.push(await evaluate(c.name, onTestCells(c.values), 0));
 
   const summarizeModel = (e: ModelEvaluation): Record<string, unknown> => ({
+    factor: e.factor,
     ic_mean: e.ic.summary.ic.mean, ic_std: e.ic.summary.ic.std, ir: e.ic.summary.ic.ir, ic_t: e.ic.summary.ic.t,
     ic_positive: e.ic.summary.ic.positive, rank_ic_mean: e.ic.summary.rankIc.mean, rank_ic_std: e.ic.summary.rankIc.std,
     rank_ir: e.ic.summary.rankIc.ir, ic_by_year: e.ic.byYear, ic_decay: e.decay,
@@ -196,7 +235,9 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
     enhancement: e.enhancement ? { by_year: e.enhancement.byYear, max_constraint_violation: e.enhancement.maxConstraintViolation,
       relaxed_rebalances: e.enhancement.relaxed, rebalances: e.enhancement.rebalances } : null,
     style_exposure: e.styleExposure, train_seconds: e.trainSeconds,
-    neutralised: e.neutral ? { ic_mean: e.neutral.ic, rank_ic_mean: e.neutral.rankIc, style_exposure: e.neutral.styleExposure } : undefined,
+    [e.neutral?.label ?? "neutralised"]: e.neutral
+      ? { ic_mean: e.neutral.ic, rank_ic_mean: e.neutral.rankIc, style_exposure: e.neutral.styleExposure } : undefined,
+    seeds: e.seeds,
     windows: e.rolling?.windows.map((w) => ({ window: w.window, best_epoch: w.bestEpoch, epochs: w.log.length, seconds: w.seconds,
       kept_features: w.selection?.kept ?? null, samples: w.samples, attention: w.attention })),
   });

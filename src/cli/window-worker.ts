@@ -1,6 +1,6 @@
 /**
  * A training worker (see jobs.ts): prepares the run's data as the run did (the feature store is
- * read from its cache), then trains the (model, window) tasks it is sent, one at a time.
+ * read from its cache), then trains the (model, window, seed) tasks it is sent, one at a time.
  */
 import { setNumThreads } from "../engine/index.js";
 import { PanelCache, trainWindow } from "../train/index.js";
@@ -21,10 +21,10 @@ async function handle(m: WorkerRequest): Promise<void> {
     cache = new PanelCache(prepared.store);
     return reply({ type: "ready" });
   }
-  const { name, spec, window } = m;
+  const { name, spec, window, seed } = m;
   const outcome = trainWindow(name, spec, prepared!, prepared!.windows[window], window, cache!,
-    rollingOptions(cfg!, { onEpoch: (entry) => reply({ type: "epoch", name, window, entry }), onProgress: stopIfOrphaned }));
-  reply({ type: "done", name, window, outcome });
+    rollingOptions(cfg!, { onEpoch: (entry) => reply({ type: "epoch", name, window, seed, entry }), onProgress: stopIfOrphaned }), seed);
+  reply({ type: "done", name, window, seed, outcome });
 }
 
 // A worker whose run has gone stops: between tasks when the channel closes, and during one at its

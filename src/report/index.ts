@@ -16,9 +16,10 @@ export interface ReportModel {
   styleExposure: Record<string, number>;
   /**
    * The factor neutralised as the loss sees it (the CNE5 regression's residual on every date): its
-   * IC and rank IC against the raw forward return, and its style exposure.
+   * IC and rank IC against the raw forward return, and its style exposure. With `factor: neutral`
+   * the row is the neutralised factor and this is the raw one beside it (label "raw").
    */
-  neutral?: { ic: number; rankIc: number; styleExposure: Record<string, number> };
+  neutral?: { ic: number; rankIc: number; styleExposure: Record<string, number>; label?: string };
   trainSeconds: number;
   rolling?: {
     windows: { window: string; log: { epoch: number; loss: number; valid_ic: number; valid_sharpe: number }[];
@@ -238,7 +239,7 @@ export function renderReport(r: ReportInput): string {
   const styleNames = Object.keys(r.evaluations[0]?.styleExposure ?? {});
   s.push(table(["factor", "IC", "rank IC", ...styleNames], r.evaluations.flatMap((e) => [
     [e.name, e.ic.summary.ic.mean, e.ic.summary.rankIc.mean, ...styleNames.map((k) => e.styleExposure[k])],
-    ...(e.neutral ? [[`${e.name} neutralised`, e.neutral.ic, e.neutral.rankIc, ...styleNames.map((k) => e.neutral!.styleExposure[k])]] : []),
+    ...(e.neutral ? [[`${e.name} ${e.neutral.label ?? "neutralised"}`, e.neutral.ic, e.neutral.rankIc, ...styleNames.map((k) => e.neutral!.styleExposure[k])]] : []),
   ])));
   const conv = r.metrics.conventions as Record<string, unknown>;
   s.push(`<h2 id="conventions">Conventions</h2><ul>${Object.entries(conv).map(([k, v]) => `<li><b>${esc(k)}</b>: ${esc(typeof v === "string" ? v : JSON.stringify(v))}</li>`).join("")}</ul>`);

@@ -38,7 +38,12 @@ export interface RollingOptions {
   train: Partial<TrainOptions>;
   /** Where each window's model is saved (weights, feature selection, settings). */
   outDir?: string;
-  onWindow?: (w: RollingWindow, i: number, n: number) => void;
+  /**
+   * Seeds per window (default 1): seed k (0-based) trains exactly as a run with seed train.seed + k,
+   * its model and checkpoint in a `seed-<k>` folder inside the window's (k = 0: the window's own).
+   */
+  seeds?: number;
+  onWindow?: (w: RollingWindow, i: number, n: number, seed: number) => void;
 }
 
 export interface WindowResult {
@@ -64,7 +69,27 @@ export interface RollingResult {
   /** The last window's selection, and its model's parameter significance (figure 5-2). */
   lastSelection: number[];
   significance: Significance | null;
+  /**
+   * With several seeds: each seed's own factor and windows (the result's factor is their mean, its
+   * windows, selection and significance the first seed's).
+   */
+  seeds?: SeedResult[];
 }
+
+export interface SeedResult {
+  seed: number;
+  factor: Float64Array;
+  windows: WindowResult[];
+}
+
+/** The seeds a model trains: the ridge row is a closed-form solve, the same for every seed. */
+export const seedCount = (spec: ModelSpec, o: Pick<RollingOptions, "seeds">): number => (spec.kind === "ridge" ? 1 : o.seeds ?? 1);
+
+/** Seed k's folder inside a window's (k = 0: the window's own, as with one seed). */
+export const seedFolder = (dir: string, k: number): string => (k > 0 ? join(dir, `seed-${k}`) : dir);
+
+/** The options of seed k: the training seed moved by k. */
+const withSeed = (o: RollingOptions, k: number): RollingOptions => (k > 0 ? { ...o, train: { ...o.train, seed: (o.train.seed ?? 0) + k } } : o);
 
 /**
  * Feature panels are read once per (window d, columns) and shared across windows and models; so is
@@ -137,8 +162,11 @@ function checkpointRecord(name: string, spec: ModelSpec, data: PipelineData, w: 
  */
 export function checkResume(name: string, spec: ModelSpec, data: PipelineData, windows: RollingWindow[], o: RollingOptions): void {
   if (!o.outDir || !o.train.resume) return;
-  windows.forEach((w, i) => resumableCheckpoint(join(o.outDir!, "checkpoints", name, String(i)),
-    checkpointMade({ ...o.train, dateStride: dateStrideOf(o), record: checkpointRecord(name, spec, data, w, o) })));
+  for (let k = 0; k < seedCount(spec, o); k++) {
+    const ok = withSeed(o, k);
+    windows.forEach((w, i) => resumableCheckpoint(seedFolder(join(o.outDir!, "checkpoints", name, String(i)), k),
+      checkpointMade({ ...ok.train, dateStride: dateStrideOf(ok), record: checkpointRecord(name, spec, data, w, ok) })));
+  }
 }
 
 /** One window's training, as the rolling loop (or a worker process) returns it. */
@@ -154,13 +182,15 @@ export interface WindowOutcome {
 }
 
 /**
- * Trains one window: Spearman selection on its training span, samples, training from the seed,
- * out-of-sample predictions; saves the model when `outDir` is set. Windows share nothing but the
- * read-only data and cache, so they may run in any order or in separate processes.
+ * Trains one window with seed k (seed train.seed + k): Spearman selection on its training span,
+ * samples, training from the seed, out-of-sample predictions; saves the model when `outDir` is set.
+ * Windows and seeds share nothing but the read-only data and cache, so they may run in any order or
+ * in separate processes.
  */
 export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w: RollingWindow, i: number, cache: PanelCache,
-  o: RollingOptions): WindowOutcome {
-  if (spec.kind === "ridge") return ridgeWindow(data, w, cache, o);
+  options: RollingOptions, k = 0): WindowOutcome {
+  if (spec.kind === "ridge") return ridgeWindow(data, w, cache, options);
+  const o = withSeed(options, k);
   const { panel } = data;
   const D = panel.calendar.length;
   const specs = imageSpecs(spec);
@@ -188,7 +218,7 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
     specs, panels, train, valid, target: data.labels.standardized, forward: data.labels.raw, horizon: data.labels.horizon, D,
     projection,
   }, {
-    ...o.train, dateStride: dateStrideOf(o), checkpointDir: o.outDir ? join(o.outDir, "checkpoints", name, String(i)) : undefined,
+    ...o.train, dateStride: dateStrideOf(o), checkpointDir: o.outDir ? seedFolder(join(o.outDir, "checkpoints", name, String(i)), k) : undefined,
     record: o.outDir ? { ...checkpointRecord(name, spec, data, w, o), selection: cols ?? null } : undefined,
   });
   const values = predict(model, { specs, panels }, test.samples);
@@ -196,7 +226,7 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
   const columns = cols ?? Array.from({ length: K }, (_, f) => f);
   const names = columns.map((f) => featureNames[f]);
   if (o.outDir) {
-    saveModel(join(o.outDir, "models", name, String(i)), model.stateDict(), {
+    saveModel(seedFolder(join(o.outDir, "models", name, String(i)), k), model.stateDict(), {
       format: "alphanet-model", version: 1, model: name, spec, features: K, featureColumns: cols ?? null, featureNames: names,
       images: specs, window: { name: w.name, ...windowDates(panel.calendar, w) },
       featureSettings: data.store.meta.settings, dataKey: data.store.meta.key, bestEpoch: r.bestEpoch, log: r.log,
@@ -231,12 +261,33 @@ export function assembleRolling(name: string, spec: ModelSpec, cellCount: number
   };
 }
 
-/** Rolling retraining in this process: every window in turn, stitched into the factor. */
+/**
+ * Seeds' outcomes (outcomes[k][window]) into the model's result. One seed: its factor. Several: each
+ * seed's factor, and the model's factor their mean on each cell over the seeds that predicted it
+ * (every seed predicts the same test samples unless a seed's feature selection changes which
+ * samples are whole; a cell is never filled with a partial sum).
+ */
+export function assembleSeeds(name: string, spec: ModelSpec, cellCount: number, outcomes: WindowOutcome[][], baseSeed: number): RollingResult {
+  const perSeed = outcomes.map((o) => assembleRolling(name, spec, cellCount, o));
+  if (perSeed.length === 1) return perSeed[0];
+  const factor = new Float64Array(cellCount).fill(NaN);
+  for (let c = 0; c < cellCount; c++) {
+    let sum = 0, n = 0;
+    for (const r of perSeed) if (Number.isFinite(r.factor[c])) (sum += r.factor[c], n++);
+    if (n) factor[c] = sum / n;
+  }
+  return {
+    ...perSeed[0], factor, trainSeconds: perSeed.reduce((a, r) => a + r.trainSeconds, 0),
+    seeds: perSeed.map((r, k) => ({ seed: baseSeed + k, factor: r.factor, windows: r.windows })),
+  };
+}
+
+/** Rolling retraining in this process: every window of every seed in turn, stitched into the factor. */
 export function runRolling(name: string, spec: ModelSpec, data: PipelineData, windows: RollingWindow[], cache: PanelCache,
   o: RollingOptions): RollingResult {
-  const outcomes = windows.map((w, i) => {
-    o.onWindow?.(w, i, windows.length);
-    return trainWindow(name, spec, data, w, i, cache, o);
-  });
-  return assembleRolling(name, spec, data.panel.stocks.length * data.panel.calendar.length, outcomes);
+  const outcomes = Array.from({ length: seedCount(spec, o) }, (_, k) => windows.map((w, i) => {
+    o.onWindow?.(w, i, windows.length, k);
+    return trainWindow(name, spec, data, w, i, cache, o, k);
+  }));
+  return assembleSeeds(name, spec, data.panel.stocks.length * data.panel.calendar.length, outcomes, o.train.seed ?? 0);
 }

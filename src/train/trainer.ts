@@ -39,6 +39,11 @@ export interface TrainOptions {
    */
   dateStride: number;
   /**
+   * The prediction early stopping reads: raw, the network's output; neutral, its residual after each
+   * date's neutralisation (the loss's projection, TrainData.projection), the factor the loss trains.
+   */
+  factor?: "raw" | "neutral";
+  /**
    * Where checkpoints go; with `resume`, an existing checkpoint is continued, but only one made
    * with the same training settings and `record`: any difference stops with a DataError saying what changed.
    */
@@ -142,12 +147,34 @@ export function predict(model: AlphaNet, data: Pick<TrainData, "specs" | "panels
 }
 
 /**
+ * Predictions of a sample set neutralised date by date, in float64: p - left (right p), the
+ * projection the loss applies to a batch (neutralizeTensor).
+ */
+export function neutralizeByDate(pred: Float64Array, set: SampleSet, projections: Projection[]): Float64Array {
+  const out = new Float64Array(pred.length);
+  set.dates.forEach((g, j) => {
+    const P = projections[j];
+    const n = g.to - g.from;
+    const coef = new Float64Array(P.p);
+    for (let a = 0; a < P.p; a++) for (let i = 0; i < n; i++) coef[a] += P.right[a * n + i] * pred[g.from + i];
+    for (let i = 0; i < n; i++) {
+      let fit = 0;
+      for (let a = 0; a < P.p; a++) fit += P.left[i * P.p + a] * coef[a];
+      out[g.from + i] = pred[g.from + i] - fit;
+    }
+  });
+  return out;
+}
+
+/**
  * The validation backtest: on every validation date, the top fifth of stocks by prediction, held
  * for the label horizon (vwap t + 1 to t + 1 + h), minus the equal-weighted average; the Sharpe
  * ratio of that excess return, annualised with sqrt(252 / h). Also the mean IC against the target.
+ * With `projections` (one per date of `set`), the neutralised prediction is scored (factor: neutral).
  */
 export function validationScore(pred: Float64Array, set: SampleSet, target: Float64Array, forward: Float64Array, D: number,
-  horizon: number): { ic: number; sharpe: number } {
+  horizon: number, projections?: Projection[]): { ic: number; sharpe: number } {
+  if (projections) pred = neutralizeByDate(pred, set, projections);
   const ics: number[] = [];
   const ex: number[] = [];
   for (const g of set.dates) {
@@ -208,10 +235,16 @@ interface CheckpointState {
 const TRAIN_SETTINGS = ["maxEpochs", "patience", "lrStart", "lrEnd", "lrEpochs", "minBatch", "seed", "longWeight", "weightDecay",
   "dateStride"] as const;
 
-/** What a checkpoint records it was made from: the caller's record and every training setting, as JSON. */
+/**
+ * What a checkpoint records it was made from: the caller's record and every training setting, as JSON.
+ * The factor early stopping reads is recorded when it is the neutral one (so checkpoints of raw runs
+ * read as before, and a resume never mixes the two).
+ */
 export function checkpointMade(options: Partial<TrainOptions>): Record<string, unknown> {
   const o = { ...DEFAULT_TRAIN, ...options };
-  return JSON.parse(JSON.stringify({ ...o.record, train: Object.fromEntries(TRAIN_SETTINGS.map((k) => [k, o[k]])) }));
+  const train: Record<string, unknown> = Object.fromEntries(TRAIN_SETTINGS.map((k) => [k, o[k]]));
+  if (o.factor === "neutral") train.factor = "neutral";
+  return JSON.parse(JSON.stringify({ ...o.record, train }));
 }
 
 /** Leaves of a JSON value by dotted path, each as JSON text. */
@@ -226,7 +259,7 @@ function leaves(x: unknown, path: string, out: Map<string, string>): Map<string,
 
 /** A setting's name as the configuration spells it. */
 const settingName = (path: string): string =>
-  path === "train.seed" ? "seed" : path === "spec.kind" ? "model kind" : path.replace(/^spec\.v4\./, "v4.").replace(/^features\.settings\./, "features.");
+  path === "train.seed" ? "seed" : path === "train.factor" ? "factor" : path === "spec.kind" ? "model kind" : path.replace(/^spec\.v4\./, "v4.").replace(/^features\.settings\./, "features.");
 
 /**
  * What differs between a checkpoint's record and this run's, in words (null: nothing). Only the
@@ -250,7 +283,9 @@ export function checkpointChanges(saved: Record<string, unknown>, current: Recor
       for (const k of new Set([...a.keys(), ...b.keys()])) {
         if (a.get(k) === b.get(k)) continue;
         const name = settingName(k);
-        changes.push(`made with ${name} ${a.get(k) ?? "unset"}, this run has ${name} ${b.get(k) ?? "unset"}`);
+        // A raw run records no factor (checkpointMade).
+        const unset = k === "train.factor" ? '"raw"' : "unset";
+        changes.push(`made with ${name} ${a.get(k) ?? unset}, this run has ${name} ${b.get(k) ?? unset}`);
       }
     }
   }
@@ -333,6 +368,9 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     }
   };
   if (o.dateStride === 1) projectionsFor(data.train);
+  // Early stopping on the neutralised factor: the validation dates' projections, made once.
+  const validProjections = o.factor === "neutral"
+    ? data.valid.dates.map((g) => data.projection(g.date, data.valid.samples.slice(g.from, g.to))) : undefined;
   const D = data.D;
   let batchesDone = 0;
   for (let epoch = st.epoch; epoch < o.maxEpochs && !st.done; epoch++) {
@@ -381,7 +419,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
       if (o.crashAfterBatches !== undefined && batchesDone >= o.crashAfterBatches) throw new Error("simulated crash");
     });
     const pv = predict(model, data, data.valid.samples);
-    const score = validationScore(pv, data.valid, data.target, data.forward, D, data.horizon);
+    const score = validationScore(pv, data.valid, data.target, data.forward, D, data.horizon, validProjections);
     const entry: EpochLog = {
       epoch, loss: lossSum / Math.max(1, samplesSeen), valid_ic: score.ic, valid_sharpe: score.sharpe,
       lr: opt.lr, seconds: Number(process.hrtime.bigint() - e0) / 1e9,

@@ -176,3 +176,144 @@ test("V4's attention profile: weights over the T steps that sum to 1; zero score
   const [p, q] = [model.forward(images).toList(), plain.forward(images).toList()];
   for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - q[i]) < 1e-5, `sample ${i}: ${p[i]} vs ${q[i]}`);
 });
+
+// ---- early stopping reads the configured factor (raw or neutral) ----
+
+import { predict, validationScore } from "../../src/train/index.js";
+import { projection as projectionOf } from "../../src/risk/index.js";
+
+/** A naive per-date weighted least squares (industry dummies and styles, weights sqrt(cap)) in float64: the residual. */
+function naiveResidual(y: number[], industry: number[], styles: number[][], cap: number[]): number[] {
+  const inds = [...new Set(industry)].sort((a, b) => a - b);
+  const X = y.map((_, i) => [...inds.map((g) => (industry[i] === g ? 1 : 0)), ...styles.map((st) => st[i])]);
+  const p = X[0].length;
+  const w = cap.map(Math.sqrt);
+  // normal equations (X'WX) b = X'Wy, solved by Gaussian elimination with partial pivoting
+  const A = Array.from({ length: p }, (_, a) => [...Array.from({ length: p }, (_, b) => y.reduce((s, _v, i) => s + w[i] * X[i][a] * X[i][b], 0)),
+    y.reduce((s, v, i) => s + w[i] * X[i][a] * v, 0)]);
+  for (let c = 0; c < p; c++) {
+    const piv = A.slice(c).reduce((best, r, j) => (Math.abs(r[c]) > Math.abs(A[best][c]) ? c + j : best), c);
+    [A[c], A[piv]] = [A[piv], A[c]];
+    for (let r = 0; r < p; r++) if (r !== c) {
+      const f = A[r][c] / A[c][c];
+      for (let k = c; k <= p; k++) A[r][k] -= f * A[c][k];
+    }
+  }
+  const beta = A.map((r, a) => r[p] / r[a]);
+  return y.map((v, i) => v - X[i].reduce((s, x, a) => s + x * beta[a], 0));
+}
+
+/** The validation Sharpe of the top fifth, naively: per date, the top fifth's mean forward return minus the mean. */
+function naiveSharpe(byDate: { pred: number[]; fwd: number[] }[], horizon: number): number {
+  const ex = byDate.map(({ pred, fwd }) => {
+    const order = pred.map((_, i) => i).sort((a, b) => pred[b] - pred[a]);
+    const top = order.slice(0, Math.max(1, Math.floor(pred.length / 5)));
+    return top.reduce((s, i) => s + fwd[i], 0) / top.length - fwd.reduce((s, v) => s + v, 0) / fwd.length;
+  });
+  const m = ex.reduce((a, b) => a + b, 0) / ex.length;
+  const sd = Math.sqrt(ex.reduce((a, b) => a + (b - m) ** 2, 0) / (ex.length - 1));
+  return (m / sd) * Math.sqrt(252 / horizon);
+}
+
+/** Per-stock industry, and per-(stock, date) style and capitalisation, for a market of S stocks and D dates. */
+function riskOf(S: number, D: number, seed: number): { industry: number[]; style: Float64Array; cap: Float64Array } {
+  const rng = new Rng(seed);
+  return {
+    industry: Array.from({ length: S }, (_, s) => s % 3),
+    style: Float64Array.from({ length: S * D }, () => rng.normal()),
+    cap: Float64Array.from({ length: S * D }, () => Math.exp(rng.normal())),
+  };
+}
+
+test("validationScore with the loss's projections scores the neutralised prediction (a float64 per-date regression), not the raw one", () => {
+  const S = 30, D = 12, rng = new Rng(7);
+  const { industry, style, cap } = riskOf(S, D, 8);
+  const signal = Float64Array.from({ length: S * D }, () => rng.normal());
+  const forward = Float64Array.from(signal, (x) => 0.02 * x + 0.01 * rng.normal());
+  const samples: Sample[] = [];
+  const dates: SampleSet["dates"] = [];
+  for (let d = 0; d < D; d++) {
+    dates.push({ date: d, from: samples.length, to: samples.length + S });
+    for (let s = 0; s < S; s++) samples.push({ stock: s, date: d });
+  }
+  const set: SampleSet = { samples, dates, excluded: {} };
+  // A large style tilt: the raw prediction ranks by the style, its residual by the signal.
+  const pred = Float64Array.from(samples, (x) => 5 * style[x.stock * D + x.date] + 0.3 * signal[x.stock * D + x.date] + industry[x.stock]);
+  const projections = dates.map((g) => projectionOf(industry, 3, [Array.from({ length: S }, (_, s) => style[s * D + g.date])],
+    Array.from({ length: S }, (_, s) => cap[s * D + g.date])));
+  const byDate = (neutral: boolean): { pred: number[]; fwd: number[] }[] => dates.map((g) => {
+    const p = Array.from(pred.subarray(g.from, g.to));
+    return {
+      pred: neutral ? naiveResidual(p, industry, [Array.from({ length: S }, (_, s) => style[s * D + g.date])], Array.from({ length: S }, (_, s) => cap[s * D + g.date])) : p,
+      fwd: Array.from({ length: S }, (_, s) => forward[s * D + g.date]),
+    };
+  });
+  const rawRef = naiveSharpe(byDate(false), 1), neutralRef = naiveSharpe(byDate(true), 1);
+  const topFifth = (p: number[]): string => p.map((_, i) => i).sort((a, b) => p[b] - p[a]).slice(0, 6).sort((a, b) => a - b).join(",");
+  assert.ok(byDate(true).some((x, j) => topFifth(x.pred) !== topFifth(byDate(false)[j].pred)), "the raw and neutralised predictions pick different top fifths");
+  assert.ok(neutralRef > rawRef + 1, `the neutralised prediction scores ${neutralRef}, the raw one ${rawRef}`);
+  const raw = validationScore(pred, set, forward, forward, D, 1);
+  const neutral = validationScore(pred, set, forward, forward, D, 1, projections);
+  assert.ok(Math.abs(raw.sharpe - rawRef) < 1e-9, `raw: ${raw.sharpe} vs ${rawRef}`);
+  assert.ok(Math.abs(neutral.sharpe - neutralRef) < 1e-9, `neutral: ${neutral.sharpe} vs ${neutralRef}`);
+});
+
+test("training with factor: neutral stops early on the neutralised validation prediction (bestEpoch follows it); raw on the raw one", () => {
+  const { industry, style, cap } = riskOf(24, 60, 11);
+  const tilted = (): TrainData => {
+    const data = tinyData("v1");
+    data.projection = (date, samples) => projectionOf(samples.map((s) => industry[s.stock]), 3, [samples.map((s) => style[s.stock * 60 + date])],
+      samples.map((s) => cap[s.stock * 60 + date]));
+    return data;
+  };
+  const run = (factor: "raw" | "neutral"): { r: TrainResult; raw: number[]; neutral: number[] } => {
+    const data = tilted();
+    manualSeed(0);
+    const model = createModel({ kind: "v1" }, 6);
+    const raw: number[] = [], neutral: number[] = [];
+    const r = trainModel(model, data, {
+      maxEpochs: 6, patience: 100, minBatch: 48, seed: 1, lrStart: 3e-3, factor,
+      onEpoch: () => {
+        // The model holds this epoch's weights: score its validation predictions independently.
+        const pv = predict(model, data, data.valid.samples);
+        const days = data.valid.dates.map((g) => ({ g, p: Array.from(pv.subarray(g.from, g.to)), fwd: data.valid.samples.slice(g.from, g.to).map((s) => data.forward[s.stock * 60 + s.date]) }));
+        raw.push(naiveSharpe(days.map((x) => ({ pred: x.p, fwd: x.fwd })), data.horizon));
+        neutral.push(naiveSharpe(days.map((x) => ({
+          pred: naiveResidual(x.p, data.valid.samples.slice(x.g.from, x.g.to).map((s) => industry[s.stock]),
+            [data.valid.samples.slice(x.g.from, x.g.to).map((s) => style[s.stock * 60 + x.g.date])],
+            data.valid.samples.slice(x.g.from, x.g.to).map((s) => cap[s.stock * 60 + x.g.date])),
+          fwd: x.fwd,
+        })), data.horizon));
+      },
+    });
+    return { r, raw, neutral };
+  };
+  const argmax = (x: number[]): number => x.reduce((b, v, i) => (v > x[b] ? i : b), 0);
+  const best: number[] = [];
+  for (const factor of ["raw", "neutral"] as const) {
+    const { r, raw, neutral } = run(factor);
+    best.push(r.bestEpoch);
+    const want = factor === "neutral" ? neutral : raw;
+    r.log.forEach((e, i) => assert.ok(Math.abs(e.valid_sharpe - want[i]) < 1e-6, `${factor}, epoch ${i}: ${e.valid_sharpe} vs ${want[i]}`));
+    assert.ok(raw.some((v, i) => Math.abs(v - neutral[i]) > 1e-3), `the two factors score differently: ${raw} / ${neutral}`);
+    assert.equal(r.bestEpoch, argmax(want), `${factor}: raw ${raw.map((v) => v.toFixed(3))}, neutral ${neutral.map((v) => v.toFixed(3))}`);
+  }
+  // Patience longer than the run: both train the same weights, and only the epoch kept differs.
+  assert.notEqual(best[0], best[1], "on this market the raw and the neutralised validation Sharpe peak at different epochs");
+});
+
+test("a checkpoint records the factor early stopping read: a resume with the other one is refused, saying so", () => {
+  const dir = mkdtempSync(join(tmpdir(), "alphanet-ckpt-"));
+  const train = (opts: object): TrainResult => {
+    manualSeed(0);
+    return trainModel(createModel({ kind: "v1" }, 6), tinyData("v1"), { maxEpochs: 1, patience: 100, minBatch: 48, seed: 3, checkpointDir: dir, ...opts });
+  };
+  train({ factor: "neutral" });
+  assert.throws(() => train({ resume: true }), /made with factor "neutral", this run has factor "raw"; remove --resume/);
+  assert.throws(() => train({ resume: true, factor: "raw" }), /made with factor "neutral", this run has factor "raw"/);
+  train({ resume: true, factor: "neutral" });
+  // A raw run's record is as before (no factor key), so its checkpoints read as ever.
+  train({ factor: "raw" });
+  assert.throws(() => train({ resume: true, factor: "neutral" }), /made with factor "raw", this run has factor "neutral"/);
+  assert.equal(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).made.train.factor, undefined);
+});
