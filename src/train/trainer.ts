@@ -44,6 +44,12 @@ export interface TrainOptions {
    */
   checkpointDir?: string;
   resume?: boolean;
+  /**
+   * Train exactly maxEpochs epochs and keep the last epoch's weights: no early stopping and no
+   * restore of the best validation epoch (the refit, whose training data holds the validation tail;
+   * its validation set may be empty, and then the log's validation scores are NaN).
+   */
+  keepLast?: boolean;
   /** What else the checkpoint is made from (the rolling trainer's: data hash, window, model, features), as JSON. */
   record?: Record<string, unknown>;
   /** Called after each epoch with its log entry. */
@@ -211,7 +217,9 @@ const TRAIN_SETTINGS = ["maxEpochs", "patience", "lrStart", "lrEnd", "lrEpochs",
 /** What a checkpoint records it was made from: the caller's record and every training setting, as JSON. */
 export function checkpointMade(options: Partial<TrainOptions>): Record<string, unknown> {
   const o = { ...DEFAULT_TRAIN, ...options };
-  return JSON.parse(JSON.stringify({ ...o.record, train: Object.fromEntries(TRAIN_SETTINGS.map((k) => [k, o[k]])) }));
+  // keepLast is recorded only when set, so checkpoints made before it existed still resume.
+  const train = { ...Object.fromEntries(TRAIN_SETTINGS.map((k) => [k, o[k]])), ...(o.keepLast ? { keepLast: true } : {}) };
+  return JSON.parse(JSON.stringify({ ...o.record, train }));
 }
 
 /** Leaves of a JSON value by dotted path, each as JSON text. */
@@ -380,14 +388,17 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
       o.onProgress?.(b + 1, batches.length);
       if (o.crashAfterBatches !== undefined && batchesDone >= o.crashAfterBatches) throw new Error("simulated crash");
     });
-    const pv = predict(model, data, data.valid.samples);
-    const score = validationScore(pv, data.valid, data.target, data.forward, D, data.horizon);
+    const score = o.keepLast && !data.valid.dates.length
+      ? { ic: NaN, sharpe: NaN }
+      : validationScore(predict(model, data, data.valid.samples), data.valid, data.target, data.forward, D, data.horizon);
     const entry: EpochLog = {
       epoch, loss: lossSum / Math.max(1, samplesSeen), valid_ic: score.ic, valid_sharpe: score.sharpe,
       lr: opt.lr, seconds: Number(process.hrtime.bigint() - e0) / 1e9,
     };
     st.log.push(entry);
-    if (score.sharpe > st.bestSharpe) {
+    if (o.keepLast) {
+      st.bestEpoch = epoch;
+    } else if (score.sharpe > st.bestSharpe) {
       st.bestSharpe = score.sharpe;
       st.bestEpoch = epoch;
       st.stale = 0;
@@ -399,7 +410,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     o.onEpoch?.(entry);
     if (o.checkpointDir) saveCheckpoint(o.checkpointDir, model, opt, best, st);
   }
-  model.loadStateDict(best);
+  if (!o.keepLast) model.loadStateDict(best);
   for (const t of best.values()) t.dispose();
   dropProjections();
   opt.dispose();
