@@ -138,6 +138,19 @@ test("with refit, the saved model is the refit's and says so; a resume continues
     assert.match(e.message, /made with train\.maxEpochs \d+, this run has train\.maxEpochs \d+/);
     return true;
   });
+  // A fresh early-stopping run sets another run's refit checkpoint aside: interrupted in the refit's
+  // first epoch (before its first checkpoint), it leaves none, and --resume then trains the refit afresh.
+  let epochs = 0;
+  const interrupted = rollingOptions(cfg, {
+    onEpoch: () => void epochs++,
+    onProgress: () => {
+      if (epochs === first.result.log.length) throw new Error("interrupted");
+    },
+  });
+  assert.throws(() => trainWindow("v1", { kind: "v1" }, p, p.windows[0], 0, cache, interrupted), /interrupted/);
+  assert.ok(!existsSync(join(ckpt, "refit")), "the other run's refit checkpoint is gone");
+  const after = trainWindow("v1", { kind: "v1" }, p, p.windows[0], 0, cache, resume);
+  assert.deepEqual(after.values, first.values);
   // Without refit the refit's folder is not this run's concern.
   checkResume("v1", { kind: "v1" }, p, p.windows, rollingOptions(config({ out, resume: true })));
   // Another validation tail is another early-stopping run: its checkpoint is refused.
