@@ -70,6 +70,7 @@ export const ConfigSchema = z.object({
     testStart: isoDate,
     testEnd: isoDate,
     retrainMonths: z.number().int().min(1).max(60).default(6),
+    /** The validation tail in trading days (default: 20% of the training span, at least 40). */
     validDays: z.number().int().min(10).optional(),
   }).strict().default(DEFAULT_SCHEDULE),
   horizon: z.number().int().min(1).max(60).default(10),
@@ -98,6 +99,11 @@ export const ConfigSchema = z.object({
     minBatch: z.number().int().min(8).default(256),
     longWeight: z.number().min(0).lt(1).default(0.5),
     weightDecay: z.number().min(0).default(0),
+    /**
+     * After early stopping has chosen the epoch count on the validation tail, retrain a fresh model
+     * (same seed and settings) on train + validation for that many epochs and predict with it.
+     */
+    refit: z.boolean().default(false),
   }).strict().default({}),
   evaluate: z.object({
     every: z.number().int().min(1).default(10),

@@ -41,6 +41,8 @@ const RUN_OPTIONS = {
   "test-start": { type: "string" },
   "test-end": { type: "string" },
   "retrain-months": { type: "string" },
+  "valid-days": { type: "string" },
+  refit: { type: "boolean" },
   "sample-step": { type: "string" },
   "max-epochs": { type: "string" },
   horizon: { type: "string" },
@@ -68,6 +70,8 @@ const RUN_HELP = `options (flags override the configuration file):
   --pad-codes              pad A-share codes that lost their leading zeros in a spreadsheet (1 -> 000001)
   --models v1,v3,v4        models to train (v1, v2, v3, v4)       --ablations   also V4's chapter-4 ablations
   --train-start DATE --test-start DATE --test-end DATE --retrain-months N
+  --valid-days N           the validation tail in trading days (default: 20% of the training span, at least 40)
+  --refit                  after early stopping, retrain on train + validation for the chosen epochs, then predict
   --sample-step K          training samples every K days        --max-epochs N   --horizon H
   --costs paper|realistic  --seed N   --threads N   --jobs N   --out DIR   --resume
   --seeds N                train N seeds per model and window (seed .. seed+N-1); the factor is their mean`;
@@ -118,11 +122,11 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
     ablations: values.ablations,
     schedule: {
       trainStart: s("train-start"), testStart: s("test-start"), testEnd: s("test-end"),
-      retrainMonths: num("retrain-months", s("retrain-months")),
+      retrainMonths: num("retrain-months", s("retrain-months")), validDays: num("valid-days", s("valid-days")),
     },
     sampleStep: num("sample-step", s("sample-step")),
     horizon: num("horizon", s("horizon")),
-    train: { maxEpochs: num("max-epochs", s("max-epochs")) },
+    train: { maxEpochs: num("max-epochs", s("max-epochs")), refit: values.refit },
     evaluate: { costs: s("costs") },
     seed: num("seed", s("seed")),
     seeds: num("seeds", s("seeds")),

@@ -131,10 +131,11 @@ export function modelSpecs(cfg: Config): [string, ModelSpec][] {
 
 /** The rolling options a configuration gives (hooks for logs and progress added by the caller). */
 export function rollingOptions(cfg: Config, hooks: Pick<TrainOptions, "onEpoch" | "onProgress"> = {}): RollingOptions {
+  const { refit, ...trainSettings } = cfg.train;
   return {
     sampleStep: cfg.sampleStep, rotateDates: cfg.rotateDates, minListingDays: cfg.minListingDays,
     spearmanThreshold: cfg.features.spearmanThreshold, outDir: cfg.out, seeds: cfg.seeds,
-    train: { ...cfg.train, seed: cfg.seed, resume: cfg.resume, factor: cfg.factor, ...hooks },
+    train: { ...trainSettings, seed: cfg.seed, resume: cfg.resume, factor: cfg.factor, ...hooks }, refit,
   };
 }
 
@@ -239,7 +240,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
       ? { ic_mean: e.neutral.ic, rank_ic_mean: e.neutral.rankIc, style_exposure: e.neutral.styleExposure } : undefined,
     seeds: e.seeds,
     windows: e.rolling?.windows.map((w) => ({ window: w.window, best_epoch: w.bestEpoch, epochs: w.log.length, seconds: w.seconds,
-      kept_features: w.selection?.kept ?? null, samples: w.samples, attention: w.attention })),
+      kept_features: w.selection?.kept ?? null, samples: w.samples, attention: w.attention, refit: w.refit ?? null })),
   });
   const metrics: Record<string, unknown> = {
     models: Object.fromEntries(evaluations.map((e) => [e.name, summarizeModel(e)])),

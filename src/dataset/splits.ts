@@ -88,6 +88,14 @@ export function windowDates(calendar: string[], w: RollingWindow): Record<"train
   return { train: span(w.train), valid: span(w.valid), test: span(w.test) };
 }
 
+/**
+ * The refit's training range: train and validation together, [train.from, valid.to). It is
+ * contiguous (the gap between them is only there to keep validation labels out of training) and
+ * ends where the validation tail does, so the purge gap of horizon + 1 dates before the test
+ * window still keeps every label it trains on out of the test.
+ */
+export const refitRange = (w: RollingWindow): Range => ({ from: w.train.from, to: w.valid.to });
+
 /** The date index of the last day a label of a sample at date t uses. */
 export const labelEnd = (t: number, horizon: number): number => t + 1 + horizon;
 /** The date index of the first day a label of a sample at date t uses. */

@@ -4,6 +4,7 @@
  * window out of sample, and stitch the windows into one prediction panel: the factor.
  */
 import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { manualSeed, saveModel, scope } from "../engine/index.js";
 import type { Panel } from "../data/index.js";
@@ -12,7 +13,7 @@ import {
 } from "../features/index.js";
 import { AlphaNetV4, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
 import { type Projection, type StyleExposures, projection as projectionOf } from "../risk/index.js";
-import { type Labels, type RollingWindow, type SampleSet, buildSamples, windowDates } from "../dataset/index.js";
+import { type Labels, type RollingWindow, type SampleSet, buildSamples, refitRange, windowDates } from "../dataset/index.js";
 import { type EpochLog, type TrainOptions, checkpointMade, imagesFor, predict, resumableCheckpoint, trainModel } from "./trainer.js";
 import { ridgeWindow } from "./ridge.js";
 import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
@@ -36,6 +37,12 @@ export interface RollingOptions {
   minListingDays: number;
   spearmanThreshold: number;
   train: Partial<TrainOptions>;
+  /**
+   * After early stopping has chosen the epoch count on the validation tail, train a fresh model
+   * (same seed and settings) on train + validation for that many epochs and predict with it: the
+   * model then has seen the data up to the purge gap before the test window.
+   */
+  refit?: boolean;
   /** Where each window's model is saved (weights, feature selection, settings). */
   outDir?: string;
   /**
@@ -50,9 +57,16 @@ export interface WindowResult {
   window: string;
   selection: { kept: number; names: string[]; dropped: { name: string; by: string; rho: number }[] } | null;
   samples: { train: number; valid: number; test: number; excluded: Record<string, number> };
+  /** The early-stopping run: its epochs and the epoch it chose (best validation Sharpe). */
   log: EpochLog[];
   bestEpoch: number;
+  /** Training time, the refit's included. */
   seconds: number;
+  /**
+   * With refit: the model that predicted the test window, trained on `train` (first and last
+   * sample date) for bestEpoch + 1 epochs on `samples` samples, in `seconds`.
+   */
+  refit?: { epochs: number; samples: number; seconds: number; train: [string, string] };
   /** The ridge row: the penalty chosen on the validation tail (its log has one entry per penalty tried). */
   penalty?: number;
   /** V4: the attention weights over the T steps (oldest first), averaged over test samples. */
@@ -164,10 +178,31 @@ export function checkResume(name: string, spec: ModelSpec, data: PipelineData, w
   if (!o.outDir || !o.train.resume) return;
   for (let k = 0; k < seedCount(spec, o); k++) {
     const ok = withSeed(o, k);
-    windows.forEach((w, i) => resumableCheckpoint(seedFolder(join(o.outDir!, "checkpoints", name, String(i)), k),
-      checkpointMade({ ...ok.train, dateStride: dateStrideOf(ok), record: checkpointRecord(name, spec, data, w, ok) })));
+    windows.forEach((w, i) => {
+      const dir = seedFolder(join(o.outDir!, "checkpoints", name, String(i)), k);
+      const record = checkpointRecord(name, spec, data, w, ok);
+      const made = checkpointMade({ ...ok.train, dateStride: dateStrideOf(ok), record });
+      const st = resumableCheckpoint(dir, made);
+      // A refit is continued only after its finished early-stopping run (trainWindow), which fixes its epochs.
+      const finished = st && (st.done || st.epoch >= (made.train as TrainOptions).maxEpochs);
+      if (ok.refit && st && finished) resumableCheckpoint(join(dir, "refit"), refitMade(ok, record, st.bestEpoch));
+    });
   }
 }
+
+/** The refit's epochs: the early-stopping run's best epoch and all before it (at least one). */
+const refitEpochs = (bestEpoch: number): number => Math.max(1, bestEpoch + 1);
+
+/** The refit's training options: the early-stopping run's settings, its epoch count, the last epoch's weights kept. */
+function refitOptions(o: RollingOptions, bestEpoch: number): Partial<TrainOptions> {
+  return { ...o.train, dateStride: dateStrideOf(o), maxEpochs: refitEpochs(bestEpoch), keepLast: true };
+}
+
+/** What a refit's checkpoint is made from: its window's record, marked as the refit, and its own settings. */
+const refitMade = (o: RollingOptions, record: Record<string, unknown>, bestEpoch: number): Record<string, unknown> =>
+  checkpointMade({ ...refitOptions(o, bestEpoch), record: { ...record, refit: true } });
+
+const NO_SAMPLES: SampleSet = { samples: [], dates: [], excluded: {} };
 
 /** One window's training, as the rolling loop (or a worker process) returns it. */
 export interface WindowOutcome {
@@ -212,15 +247,40 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
   const train = mk(w.train, rotate ? 1 : o.sampleStep, true);
   const valid = mk(w.valid, 1, true);
   const test = mk(w.test, 1, false);
-  manualSeed(o.train.seed ?? 0);
-  const model = createModel(spec, K);
-  const r = trainModel(model, {
+  const trainData = {
     specs, panels, train, valid, target: data.labels.standardized, forward: data.labels.raw, horizon: data.labels.horizon, D,
     projection,
-  }, {
-    ...o.train, dateStride: dateStrideOf(o), checkpointDir: o.outDir ? seedFolder(join(o.outDir, "checkpoints", name, String(i)), k) : undefined,
-    record: o.outDir ? { ...checkpointRecord(name, spec, data, w, o), selection: cols ?? null } : undefined,
+  };
+  const checkpointDir = o.outDir ? seedFolder(join(o.outDir, "checkpoints", name, String(i)), k) : undefined;
+  const record = o.outDir ? { ...checkpointRecord(name, spec, data, w, o), selection: cols ?? null } : undefined;
+  manualSeed(o.train.seed ?? 0);
+  let model = createModel(spec, K);
+  let epochsRun = 0;
+  const r = trainModel(model, trainData, {
+    ...o.train, dateStride: dateStrideOf(o), checkpointDir, record,
+    onEpoch: (e) => (epochsRun++, o.train.onEpoch?.(e)),
   });
+  let refit: WindowResult["refit"];
+  if (o.refit) {
+    // A fresh model from the same seed, trained on train + validation for the epochs early stopping
+    // chose; it predicts with its last weights (the validation tail is inside its training data).
+    model.dispose();
+    const range = refitRange(w);
+    const all = mk(range, rotate ? 1 : o.sampleStep, true);
+    const dir = checkpointDir && join(checkpointDir, "refit");
+    // Its checkpoint is continued only when the early-stopping run had finished before this call
+    // (that run fixes the refit's epochs); after a fresh one, an old refit is another run's.
+    const resume = (o.train.resume ?? false) && epochsRun === 0;
+    if (dir && !resume) rmSync(dir, { recursive: true, force: true });
+    manualSeed(o.train.seed ?? 0);
+    model = createModel(spec, K);
+    const rr = trainModel(model, { ...trainData, train: all, valid: NO_SAMPLES }, {
+      ...refitOptions(o, r.bestEpoch), onEpoch: undefined, resume, checkpointDir: dir,
+      record: record && { ...record, refit: true },
+    });
+    refit = { epochs: rr.log.length, samples: all.samples.length, seconds: rr.seconds,
+      train: [panel.calendar[all.dates[0]?.date ?? range.from], panel.calendar[all.dates.at(-1)?.date ?? range.to - 1]] };
+  }
   const values = predict(model, { specs, panels }, test.samples);
   const cells = Int32Array.from(test.samples, (s) => s.stock * D + s.date);
   const columns = cols ?? Array.from({ length: K }, (_, f) => f);
@@ -230,6 +290,8 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
       format: "alphanet-model", version: 1, model: name, spec, features: K, featureColumns: cols ?? null, featureNames: names,
       images: specs, window: { name: w.name, ...windowDates(panel.calendar, w) },
       featureSettings: data.store.meta.settings, dataKey: data.store.meta.key, bestEpoch: r.bestEpoch, log: r.log,
+      // The weights: the refit's (trained on train + validation) or the early-stopping run's best epoch.
+      weights: refit ? "refit" : "best-validation-epoch", refit: refit ?? null,
     });
   }
   const attention = model instanceof AlphaNetV4 && test.samples.length
@@ -244,7 +306,7 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
       selection: sel ? { kept: sel.kept.length, names, dropped: sel.dropped.map((x) => ({
         name: featureNames[x.feature], by: featureNames[x.by], rho: x.rho })) } : null,
       samples: { train: train.samples.length, valid: valid.samples.length, test: test.samples.length, excluded: train.excluded },
-      log: r.log, bestEpoch: r.bestEpoch, seconds: r.seconds, attention,
+      log: r.log, bestEpoch: r.bestEpoch, seconds: r.seconds + (refit?.seconds ?? 0), attention, ...(refit ? { refit } : {}),
     },
     cells, values, columns, significance,
   };

@@ -49,6 +49,12 @@ export interface TrainOptions {
    */
   checkpointDir?: string;
   resume?: boolean;
+  /**
+   * Train exactly maxEpochs epochs and keep the last epoch's weights: no early stopping and no
+   * restore of the best validation epoch (the refit, whose training data holds the validation tail;
+   * its validation set may be empty, and then the log's validation scores are NaN).
+   */
+  keepLast?: boolean;
   /** What else the checkpoint is made from (the rolling trainer's: data hash, window, model, features), as JSON. */
   record?: Record<string, unknown>;
   /** Called after each epoch with its log entry. */
@@ -244,6 +250,8 @@ export function checkpointMade(options: Partial<TrainOptions>): Record<string, u
   const o = { ...DEFAULT_TRAIN, ...options };
   const train: Record<string, unknown> = Object.fromEntries(TRAIN_SETTINGS.map((k) => [k, o[k]]));
   if (o.factor === "neutral") train.factor = "neutral";
+  // keepLast is recorded only when set, so checkpoints made before it existed still resume.
+  if (o.keepLast) train.keepLast = true;
   return JSON.parse(JSON.stringify({ ...o.record, train }));
 }
 
@@ -418,14 +426,17 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
       o.onProgress?.(b + 1, batches.length);
       if (o.crashAfterBatches !== undefined && batchesDone >= o.crashAfterBatches) throw new Error("simulated crash");
     });
-    const pv = predict(model, data, data.valid.samples);
-    const score = validationScore(pv, data.valid, data.target, data.forward, D, data.horizon, validProjections);
+    const score = o.keepLast && !data.valid.dates.length
+      ? { ic: NaN, sharpe: NaN }
+      : validationScore(predict(model, data, data.valid.samples), data.valid, data.target, data.forward, D, data.horizon, validProjections);
     const entry: EpochLog = {
       epoch, loss: lossSum / Math.max(1, samplesSeen), valid_ic: score.ic, valid_sharpe: score.sharpe,
       lr: opt.lr, seconds: Number(process.hrtime.bigint() - e0) / 1e9,
     };
     st.log.push(entry);
-    if (score.sharpe > st.bestSharpe) {
+    if (o.keepLast) {
+      st.bestEpoch = epoch;
+    } else if (score.sharpe > st.bestSharpe) {
       st.bestSharpe = score.sharpe;
       st.bestEpoch = epoch;
       st.stale = 0;
@@ -437,7 +448,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     o.onEpoch?.(entry);
     if (o.checkpointDir) saveCheckpoint(o.checkpointDir, model, opt, best, st);
   }
-  model.loadStateDict(best);
+  if (!o.keepLast) model.loadStateDict(best);
   for (const t of best.values()) t.dispose();
   dropProjections();
   opt.dispose();

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, SYNTHETIC_QUICK, syntheticMarket } from "../../src/data/index.js";
-import { PAPER_SCHEDULE, forwardReturns, labelEnd, labelStart, rollingWindows } from "../../src/dataset/index.js";
+import { PAPER_SCHEDULE, forwardReturns, labelEnd, labelStart, refitRange, rollingWindows } from "../../src/dataset/index.js";
 import { DEFAULT_SCHEDULE } from "../../src/cli/config.js";
 
 function weekdays(from: string, to: string): string[] {
@@ -46,6 +46,44 @@ test("random schedules keep the purge property", () => {
       assert.ok(labelEnd(w.valid.to - 1, horizon) < labelStart(w.test.from));
     }
   }
+});
+
+test("random schedules: the refit trains on no date whose label reaches into the test window; early stopping's segments keep their purge gaps", () => {
+  const rng = new Rng(11);
+  let checked = 0;
+  for (let i = 0; i < 200; i++) {
+    // A random calendar: weekdays from a random start, with random holidays.
+    const y0 = 2005 + rng.int(8);
+    const cal = weekdays(`${y0}-01-01`, `${y0 + 4 + rng.int(6)}-12-31`).filter(() => rng.uniform() > 0.04);
+    const horizon = 1 + rng.int(40);
+    const validDays = rng.uniform() < 0.25 ? undefined : 10 + rng.int(200);
+    const trainStart = cal[rng.int(60)];
+    const testStart = cal[400 + rng.int(cal.length - 420)];
+    const testEnd = cal[Math.min(cal.length - 1, cal.indexOf(testStart) + 5 + rng.int(700))];
+    let ws;
+    try {
+      ws = rollingWindows(cal, { trainStart, testStart, testEnd, retrainMonths: 1 + rng.int(12), validDays, horizon });
+    } catch (e) {
+      assert.match((e as Error).message, /training dates before it/);
+      continue;
+    }
+    for (const w of ws) {
+      checked++;
+      if (validDays !== undefined) assert.equal(w.valid.to - w.valid.from, validDays);
+      else assert.equal(w.valid.to - w.valid.from, Math.max(40, Math.round((w.valid.to - w.train.from) * 0.2)));
+      assert.ok(labelEnd(w.train.to - 1, horizon) < labelStart(w.valid.from), `train -> valid, horizon ${horizon}`);
+      assert.ok(labelEnd(w.valid.to - 1, horizon) < labelStart(w.test.from), `valid -> test, horizon ${horizon}`);
+      const r = refitRange(w);
+      // The refit trains on every date from the training start through the validation tail's end...
+      assert.equal(r.from, w.train.from);
+      assert.ok(r.to >= w.valid.to && r.to >= w.train.to);
+      // ...and no label of any of those dates (vwap t + 1 to t + 1 + h) uses a test date.
+      for (let t = r.from; t < r.to; t++) assert.ok(labelEnd(t, horizon) < w.test.from, `date ${cal[t]}: label ends ${cal[labelEnd(t, horizon)]}, test from ${cal[w.test.from]}`);
+      // The last refit date's label ends the day before the test window: nothing is thrown away.
+      assert.equal(labelEnd(r.to - 1, horizon), w.test.from - 1);
+    }
+  }
+  assert.ok(checked > 300, `${checked} windows checked`);
 });
 
 test("bad schedules say what is wrong", () => {

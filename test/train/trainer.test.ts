@@ -317,3 +317,42 @@ test("a checkpoint records the factor early stopping read: a resume with the oth
   assert.throws(() => train({ resume: true, factor: "neutral" }), /made with factor "raw", this run has factor "neutral"/);
   assert.equal(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).made.train.factor, undefined);
 });
+
+test("keepLast (the refit): exactly maxEpochs epochs, no early stopping, the last epoch's weights; a crash resumed ends at the same weights", () => {
+  const weights = (m: { parameters(): { toList(): number[] }[] }): number[] => m.parameters().flatMap((p) => p.toList());
+  const run = (opts: object): { w: number[]; perEpoch: number[][]; r: TrainResult } => {
+    const data = tinyData("v1");
+    manualSeed(0);
+    const model = createModel({ kind: "v1" }, 6);
+    const perEpoch: number[][] = [];
+    // patience 1: without keepLast, early stopping would end the run at the first epoch that does not improve.
+    const r = trainModel(model, data, { maxEpochs: 5, patience: 1, minBatch: 48, seed: 3, onEpoch: () => perEpoch.push(weights(model)), ...opts });
+    return { w: weights(model), perEpoch, r };
+  };
+  const last = run({ keepLast: true });
+  assert.equal(last.r.log.length, 5, "every epoch trained");
+  assert.deepEqual(last.w, last.perEpoch[4], "the last epoch's weights");
+  assert.equal(last.r.bestEpoch, 4);
+  // The early-stopping run over the same epochs: same training, then the best epoch's weights restored.
+  const es = run({ patience: 100 });
+  assert.deepEqual(es.perEpoch, last.perEpoch, "keepLast trains the very same epochs");
+  assert.deepEqual(es.w, es.perEpoch[es.r.bestEpoch]);
+  // No validation set: the log's validation scores are NaN, and nothing is restored.
+  const empty = run({ keepLast: true, maxEpochs: 3 });
+  const noValid = (() => {
+    const data = tinyData("v1");
+    data.valid = { samples: [], dates: [], excluded: {} };
+    manualSeed(0);
+    const model = createModel({ kind: "v1" }, 6);
+    const r = trainModel(model, data, { maxEpochs: 3, patience: 1, minBatch: 48, seed: 3, keepLast: true });
+    return { w: weights(model), r };
+  })();
+  assert.deepEqual(noValid.w, empty.w, "validation does not touch training");
+  assert.ok(noValid.r.log.every((e) => Number.isNaN(e.valid_ic) && Number.isNaN(e.valid_sharpe)));
+  const dir = mkdtempSync(join(tmpdir(), "alphanet-ckpt-"));
+  // 5 batches an epoch: crash in the middle of epoch 3.
+  assert.throws(() => run({ keepLast: true, checkpointDir: dir, crashAfterBatches: 13 }), /simulated crash/);
+  assert.deepEqual(run({ keepLast: true, checkpointDir: dir, resume: true }).w, last.w);
+  // A checkpoint that kept the best epoch is not continued as one that keeps the last, nor the reverse.
+  assert.throws(() => run({ checkpointDir: dir, resume: true }), /made with train\.keepLast true, this run has train\.keepLast unset/);
+});
