@@ -13,7 +13,7 @@ import { FLAG_NAMES, type FieldName, type FlagName, type Market, type Panel, boa
 import type { SourceColumn } from "./presets.js";
 import { DataError, type QualityReport, checkAccounting, count, example } from "./quality.js";
 import type { Columns, Instruments, LoadOptions, SourceRows } from "./read.js";
-import { type LineCount, type SourceFile, lineOfRecord, sniffSource } from "./source.js";
+import { type LineCount, type SourceFile, countLines, lineOfRecord, sniffSource } from "./source.js";
 
 export type { LoadOptions } from "./read.js";
 
@@ -41,22 +41,20 @@ export async function loadBars(path: string, o: LoadOptions = {}): Promise<{ pan
   if (st.size === 0) throw new DataError(path, "empty file: expected a header line and rows of daily bars");
   const src = sniffSource(path, o.encoding);
   try {
-    // The file's own count of its lines runs beside the reader (it is the main thread's only work
-    // meanwhile) and is checked against the rows the reader returns.
-    const counting = src.format === "csv" ? inWorker(src, o, "count").then((r) => (r as { lines: LineCount }).lines) : Promise.resolve(undefined);
-    counting.catch(() => {});
-    let read: SourceRows | undefined;
-    try {
-      read = await readInWorker(src, o, "typed");
-    } catch {
-      read = undefined; // the text reader below says what is wrong, and where
-    }
-    const lines = await counting;
+    // The typed read, and beside it (for a text file) the file's own count of its lines: a count that
+    // fails stops the load (a truncated gzip, bytes that are not UTF-8), a read that fails does not.
+    const first = (await inWorker(src, o, "typed").catch((e) => {
+      if (src.format === "csv") throw e; // the count's: the file itself is broken
+      return {}; // Parquet: the text reader below says what is wrong
+    })) as { rows?: SourceRows; lines?: LineCount };
+    let read = first.rows;
+    const lines = first.lines;
     const expected = lines?.records ?? read?.sourceRows;
     if (!read || read.columns.rows !== expected) {
       // DuckDB's typed reader failed, or ended early without an error (it does, on a value it cannot
       // convert past its first chunks): the text reader parses every value and names the bad one.
       read = undefined;
+      if (src.format === "csv") await countLines(src); // a row with the wrong field count stops here, with its line
       try {
         read = await readInWorker(src, o, "text");
       } catch (e) {
@@ -93,7 +91,7 @@ async function readInWorker(source: SourceFile, o: LoadOptions, mode: "typed" | 
   return ((await inWorker(source, o, mode)) as { rows: SourceRows }).rows;
 }
 
-async function inWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "text" | "count"): Promise<ReaderReply> {
+async function inWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<ReaderReply> {
   const worker = new Worker(new URL("./read-worker.js", import.meta.url), {
     workerData: { source, options: o, mode }, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_MB },
   });
@@ -112,7 +110,7 @@ async function inWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "tex
 }
 
 /** What the reader thread sends back: the rows, or the error (a DataError's parts to rebuild it). */
-export type ReaderReply = { rows: SourceRows } | { lines: LineCount } | {
+export type ReaderReply = { rows: SourceRows } | { rows?: SourceRows; lines: LineCount } | {
   error: { message: string; dataError?: { file: string; reason: string; line?: number; column?: string } };
 };
 

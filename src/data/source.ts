@@ -27,6 +27,8 @@ export interface CsvSource {
   first: string[] | null;
   /** What was inferred about the file, for the quality report. */
   notes: string[];
+  /** Whether the first rows hold a missing-value token other than empty or NaN (NA, null, ...). */
+  naTokens: boolean;
   /** A temporary copy to delete after reading (a transcoded file). */
   temporary?: string;
 }
@@ -39,6 +41,8 @@ export interface ParquetSource {
 export type SourceFile = CsvSource | ParquetSource;
 
 const HEAD_BYTES = 1 << 16;
+/** Missing-value tokens DuckDB's typed reader cannot read as numbers (empty and NaN it can). */
+const NA_TOKENS = new Set(["NA", "N/A", "#N/A", "null", "NULL", "None"]);
 
 /** The first bytes of a file. */
 function headBytes(path: string, n = HEAD_BYTES): Buffer {
@@ -129,13 +133,15 @@ export function sniffSource(path: string, encoding: Encoding = "utf8"): SourceFi
   let first: string[] | null = null;
   const rest = text.slice(nl + 1).split("\n");
   const complete = nl >= 0 ? (head.length < HEAD_BYTES ? rest : rest.slice(0, -1)) : [];
+  let naTokens = false;
   for (const l of complete) {
     const line = l.replace(/\r$/, "");
     if (line === "") continue;
-    first = splitRecord(line, delimiter);
-    break;
+    const fields = splitRecord(line, delimiter);
+    first ??= fields;
+    if (fields?.some((f) => NA_TOKENS.has(f.trim()))) naTokens = true;
   }
-  return { format: "csv", path: readPath, file: path, gzip: gzip && encoding !== "gbk", delimiter, names, first, notes, temporary };
+  return { format: "csv", path: readPath, file: path, gzip: gzip && encoding !== "gbk", delimiter, names, first, notes, temporary, naTokens };
 }
 
 /** Text with a NUL in every other byte of its first line: UTF-16 without a byte-order mark. */
@@ -211,10 +217,12 @@ export function lineOfRecord(c: LineCount | undefined, i: number): number {
 /**
  * Counts the lines and records of a CSV by streaming its bytes (through gunzip when compressed),
  * with quotes opening only at the start of a field as the reader treats them. Stops with the line
- * on a record whose field count differs from the header's (`shortRows`: only on more fields), on
- * bytes that are not UTF-8, and on a truncated or corrupt gzip stream.
+ * on a record whose field count differs from the header's (`shortRows`: only on more fields; `fields:
+ * false`: only where quotes are, for speed), on bytes that are not UTF-8, and on a truncated or corrupt
+ * gzip stream.
  */
-export async function countLines(src: CsvSource, o: { shortRows?: boolean } = {}): Promise<LineCount> {
+export async function countLines(src: CsvSource, o: { shortRows?: boolean; fields?: boolean } = {}): Promise<LineCount> {
+  const checkFields = o.fields ?? true;
   const D = src.delimiter.charCodeAt(0);
   const fields0 = src.names.length;
   // Chunks of 64 KiB: buffers wait for a scavenge to be freed, and 1 MiB ones added 25 MB to the peak.
@@ -291,7 +299,9 @@ export async function countLines(src: CsvSource, o: { shortRows?: boolean } = {}
           const nl = chunk.indexOf(0x0a, i);
           if (nl >= 0 && (nextQuote < 0 || nextQuote > nl)) {
             let f = 1;
-            for (let k = i; k < nl; k++) if (chunk[k] === D) f++;
+            if (checkFields) {
+              for (let k = i; k < nl; k++) if (chunk[k] === D) f++;
+            } else if (nl > i) f = fields0; // not counted: the reader checks them (and a mismatch brings the full count)
             fields = f;
             lineLen = nl - i - (nl > i && chunk[nl - 1] === 0x0d ? 1 : 0);
             state = lineLen > 0 ? 1 : 0;
