@@ -298,12 +298,12 @@ export async function countLines(src: CsvSource, o: { shortRows?: boolean; field
         if (state === 0 && fields === 1 && lineLen === 0) {
           const nl = chunk.indexOf(0x0a, i);
           if (nl >= 0 && (nextQuote < 0 || nextQuote > nl)) {
+            lineLen = nl - i - (nl > i && chunk[nl - 1] === 0x0d ? 1 : 0);
             let f = 1;
             if (checkFields) {
               for (let k = i; k < nl; k++) if (chunk[k] === D) f++;
-            } else if (nl > i) f = fields0; // not counted: the reader checks them (and a mismatch brings the full count)
+            } else if (lineLen > 0) f = fields0; // not counted: the reader checks them (and a mismatch brings the full count)
             fields = f;
-            lineLen = nl - i - (nl > i && chunk[nl - 1] === 0x0d ? 1 : 0);
             state = lineLen > 0 ? 1 : 0;
             if (f > 1) state = 1;
             endLine();
