@@ -131,8 +131,9 @@ export function sniffSource(path: string, encoding: Encoding = "utf8"): SourceFi
   });
   // The first data row: the first non-empty line after the header, if the head holds all of it.
   let first: string[] | null = null;
-  const rest = text.slice(nl + 1).split("\n");
-  const complete = nl >= 0 ? (head.length < HEAD_BYTES ? rest : rest.slice(0, -1)) : [];
+  // The first rows only (a few hundred lines: the head's text is not kept or split whole).
+  const rest = text.slice(nl + 1, nl + 1 + (1 << 14)).split("\n");
+  const complete = nl >= 0 ? (head.length < HEAD_BYTES && text.length <= nl + 1 + (1 << 14) ? rest : rest.slice(0, -1)) : [];
   let naTokens = false;
   for (const l of complete) {
     const line = l.replace(/\r$/, "");
