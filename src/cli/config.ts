@@ -217,3 +217,13 @@ export const DEMO_PRESETS: Record<string, Record<string, unknown>> = {
     sampleStep: 2, train: { maxEpochs: 90, patience: 10 }, features: { windows: [2, 5, 10, 20] },
   },
 };
+
+/**
+ * The feature store a configuration asks for: its windows and scaling, d = 10 always among the
+ * windows (the primary image and the Spearman selection read it). One place for the run and for
+ * `alphanet features`, so that the store the command builds is the one a run reuses.
+ */
+export function featureSettingsOf(cfg: Config): { windows: number[]; standardize: boolean; winsorize: number } {
+  const f = cfg.features;
+  return { windows: [...new Set([...f.windows, 10])].sort((a, b) => a - b), standardize: f.standardize, winsorize: f.winsorize };
+}

@@ -6,7 +6,9 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type Config, DEFAULT_SCHEDULE, DEMO_PRESETS, UsageError, checkOutFolder, merge, readConfigFile, validateConfig } from "./config.js";
+import {
+  type Config, DEFAULT_SCHEDULE, DEMO_PRESETS, UsageError, checkOutFolder, featureSettingsOf, merge, readConfigFile, validateConfig,
+} from "./config.js";
 
 const HELP = `alphanet: mine stock-selection alphas with AlphaNetV4
 
@@ -198,10 +200,10 @@ async function ingest(argv: string[]): Promise<number> {
 
 async function features(argv: string[]): Promise<number> {
   const cfg = configFrom(argv);
-  const { loadData } = await import("./pipeline.js");
+  const { loadData } = await import("./data.js");
   const { buildFeatureStore } = await import("../features/index.js");
   const { panel } = await loadData(cfg);
-  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), { windows: cfg.features.windows, standardize: cfg.features.standardize, winsorize: cfg.features.winsorize });
+  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), featureSettingsOf(cfg));
   console.log(JSON.stringify({ store: store.dir, key: store.meta.key, windows: store.meta.settings.windows, masked: store.meta.masked,
     stand_ins: store.meta.standIns, seconds: store.meta.seconds }));
   return 0;
@@ -213,7 +215,8 @@ async function evaluateCmd(argv: string[]): Promise<number> {
   if (rest.includes("--factor-column")) [column, rest] = takeOption(rest, "--factor-column", "--factor-column needs the name of the factor's column");
   const cfg = configFrom(rest);
   if (!existsSync(factorPath)) throw new UsageError(`--factor ${factorPath}: no such file`);
-  const { loadData, costsOf } = await import("./pipeline.js");
+  const { costsOf } = await import("./pipeline.js");
+  const { loadData } = await import("./data.js");
   const { icTest, stratify } = await import("../evaluate/index.js");
   const { forwardReturns } = await import("../dataset/index.js");
   const { readFactorFile } = await import("../data/index.js");
@@ -221,7 +224,7 @@ async function evaluateCmd(argv: string[]): Promise<number> {
   const { panel } = await loadData(cfg);
   const S = panel.stocks.length;
   // The factor is read as the bars are: codes through the data's normaliser, every row accounted for.
-  const { factor, accounting } = await readFactorFile(factorPath, panel, { column, padCodes: cfg.data.padCodes });
+  const { factor, accounting } = await readFactorFile(factorPath, panel, { column, padCodes: cfg.data.padCodes, encoding: cfg.data.encoding });
   const fwd = forwardReturns(panel, cfg.horizon).fwd;
   const ic = icTest(factor, fwd, panel.calendar, S, cfg.evaluate.every);
   const g = stratify(panel, factor, { groups: cfg.evaluate.groups, every: cfg.evaluate.every, costs: costsOf(cfg.evaluate.costs) });

@@ -3,9 +3,9 @@
  * model, evaluation, and the outputs (metrics.json, CSVs, the report). Each stage is called
  * through its folder's public surface.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Panel, type QualityReport, forwardIC, loadBars, loadQlib, syntheticMarket } from "../data/index.js";
+import { type QualityReport, forwardIC } from "../data/index.js";
 import { buildFeatureStore, classicFactors } from "../features/index.js";
 import { neutralizePanel, styleExposures } from "../risk/index.js";
 import { type RollingWindow, industryIndex, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
@@ -17,8 +17,8 @@ import {
   DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs, enhanceIndex, icDecay, icTest, stratify, styleExposure,
 } from "../evaluate/index.js";
 import { setNumThreads, torchVersion } from "../engine/index.js";
-import type { Config } from "./config.js";
-import { UsageError } from "./config.js";
+import { type Config, UsageError, featureSettingsOf } from "./config.js";
+import { loadData } from "./data.js";
 import { type Progress, epochLine, progressBar } from "./progress.js";
 import { type ReportModel, chartPngs, renderReport } from "../report/index.js";
 import { trainInWorkers } from "./jobs.js";
@@ -74,9 +74,6 @@ export function costsOf(c: Config["evaluate"]["costs"]): Costs {
   return c === "paper" ? PAPER_COSTS : c === "realistic" ? REALISTIC_COSTS : c;
 }
 
-export { loadData } from "./data.js";
-import { loadData } from "./data.js";
-
 function csv(rows: (string | number)[][]): string {
   const cell = (v: string | number): string => {
     const s = typeof v === "number" ? (Number.isFinite(v) ? String(+v.toPrecision(10)) : "") : v;
@@ -107,11 +104,8 @@ export async function prepareRun(cfg: Config, log: (s: string) => void, progress
     }
   })();
   log(`schedule: ${windows.length} test windows: ${windows.map((w) => w.name).join(", ")}`);
-  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), cfg.features.windows.includes(10)
-    ? { windows: cfg.features.windows, standardize: cfg.features.standardize, winsorize: cfg.features.winsorize }
-    : { windows: [...new Set([...cfg.features.windows, 10])].sort((a, b) => a - b), standardize: cfg.features.standardize,
-      winsorize: cfg.features.winsorize },
-  (done, total) => progress?.update(done, total));
+  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), featureSettingsOf(cfg),
+    (done, total) => progress?.update(done, total));
   progress?.done();
   log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
   const styles = styleExposures(panel);
@@ -180,9 +174,9 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   const evaluations: ModelEvaluation[] = [];
   const costs = costsOf(cfg.evaluate.costs);
   const sizeIdx = styles.names.indexOf("size");
+  const neutralOf = (f: Float64Array): Float64Array => neutralizePanel(f, styles, industries, S, D).residual;
   for (const [name] of specs) {
     const rolling = trained.get(name)!;
-    const neutralOf = (f: Float64Array): Float64Array => neutralizePanel(f, styles, industries, S, D).residual;
     const neutral = neutralOf(rolling.factor);
     // "The factor" is the configured prediction; the other is reported beside it.
     const [factor, other] = cfg.factor === "neutral" ? [neutral, rolling.factor] : [rolling.factor, neutral];

@@ -14,7 +14,7 @@ import { buildSamples } from "../dataset/index.js";
 import { DataError } from "../data/index.js";
 import { predict } from "../train/index.js";
 import type { Config } from "./config.js";
-import { loadData } from "./pipeline.js";
+import { loadData } from "./data.js";
 import { UsageError } from "./config.js";
 
 const count = z.number().int().min(0);

@@ -7,14 +7,12 @@
  * The file is sniffed and its records counted as a bar file's are (source.ts): the count gives each
  * record its physical line, and the rows DuckDB returns must equal it.
  */
-import { rmSync } from "node:fs";
-import { dirname } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Panel } from "./panel.js";
 import { normalizeCode } from "./presets.js";
 import { DataError } from "./quality.js";
-import { MISSING_TOKENS, dateExpr } from "./read.js";
-import { type Encoding, countLines, lineOfRecord, sniffSource } from "./source.js";
+import { csvExpr, dateExpr, ident, q, rows as all } from "./read.js";
+import { type CsvSource, type Encoding, MISSING_TOKENS, countLines, lineOfRecord, releaseSource, sniffSource } from "./source.js";
 
 export interface FactorOptions {
   /** The factor's column (default: "factor", else the one column besides the date and the code). */
@@ -52,8 +50,6 @@ export interface FactorAccounting {
   dates: { first: string | null; last: string | null };
 }
 
-const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 const EXAMPLES = 5;
 
 /** The date, code and factor columns of the header, or a DataError saying what is expected. */
@@ -82,9 +78,6 @@ function pickColumns(path: string, header: string[], o: FactorOptions): { date: 
   return { date, code, factor };
 }
 
-async function all(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
-  return (await con.runAndReadAll(sql)).getRows() as unknown[][];
-}
 const n = (v: unknown): number => Number(v as number | bigint);
 
 /**
@@ -98,18 +91,17 @@ export async function readFactorFile(path: string, panel: Panel, o: FactorOption
   try {
     return await readSniffed(path, file, panel, o);
   } finally {
-    if (file.temporary) rmSync(dirname(file.temporary), { recursive: true, force: true });
+    releaseSource(file);
   }
 }
 
-async function readSniffed(path: string, file: Extract<ReturnType<typeof sniffSource>, { format: "csv" }>, panel: Panel,
-  o: FactorOptions): Promise<{ factor: Float64Array; accounting: FactorAccounting }> {
+async function readSniffed(path: string, file: CsvSource, panel: Panel, o: FactorOptions):
+  Promise<{ factor: Float64Array; accounting: FactorAccounting }> {
   // Short rows are missing values here (a factor file's last columns may be empty and unwritten).
   const counted = await countLines(file, { shortRows: true });
   const header = file.names.map((h) => h.trim());
-  const scan = { header, delimiter: file.delimiter, gzip: file.gzip,
-    lines: { physical: counted.physical, blank: counted.blank, quotedNewlines: counted.quotedNewlines } };
-  const cols = pickColumns(path, scan.header, o);
+  const lines = { physical: counted.physical, blank: counted.blank, quotedNewlines: counted.quotedNewlines };
+  const cols = pickColumns(path, header, o);
   const rowsIn = counted.records;
   if (rowsIn === 0) throw new DataError(path, "no data rows after the header");
   const lineOf = (rec: number): number => lineOfRecord(counted, rec);
@@ -117,10 +109,7 @@ async function readSniffed(path: string, file: Extract<ReturnType<typeof sniffSo
   const db = await DuckDBInstance.create(":memory:", { threads: "2" });
   const con = await db.connect();
   try {
-    const delim = scan.delimiter === "\t" ? "'\\t'" : q(scan.delimiter);
-    const src = `read_csv(${q(file.path)}, all_varchar=true, header=true, null_padding=true, auto_detect=false, delim=${delim}, ` +
-      `quote='"', escape='"', columns={${file.names.map((h) => `${q(h)}: 'VARCHAR'`).join(", ")}}` +
-      `, compression='${scan.gzip ? "gzip" : "none"}')`;
+    const src = csvExpr(file, file.names.map(() => "VARCHAR"), { nullPadding: true });
     const col = (i: number): string => ident(file.names[i]);
     const tokens = MISSING_TOKENS.map(q).join(", ");
     // Only this statement reads the file: what DuckDB cannot read is the file's fault, said in one line.
@@ -131,14 +120,14 @@ async function readSniffed(path: string, file: Extract<ReturnType<typeof sniffSo
     });
     const [[duckRows]] = await all(con, "SELECT count(*) FROM raw");
     if (n(duckRows) !== rowsIn)
-      throw new DataError(path, `DuckDB read ${n(duckRows)} rows but the file has ${rowsIn} data records (${scan.lines.physical} lines: ` +
-        `1 header, ${scan.lines.blank} blank, ${scan.lines.quotedNewlines} inside quotes); check the quoting of the file`);
+      throw new DataError(path, `DuckDB read ${n(duckRows)} rows but the file has ${rowsIn} data records (${lines.physical} lines: ` +
+        `1 header, ${lines.blank} blank, ${lines.quotedNewlines} inside quotes); check the quoting of the file`);
 
     // Values that are not numbers and dates that are not dates stop the reading, at their line.
     const badValue = await all(con, `SELECT rowid, v FROM raw WHERE v NOT IN (${tokens}) AND TRY_CAST(v AS DOUBLE) IS NULL ORDER BY rowid LIMIT 1`);
     if (badValue.length)
       throw new DataError(path, `cannot parse "${badValue[0][1]}" as a number (the factor; missing values may be empty or ` +
-        `${MISSING_TOKENS.slice(1).join(", ")})`, lineOf(n(badValue[0][0])), scan.header[cols.factor]);
+        `${MISSING_TOKENS.slice(1).join(", ")})`, lineOf(n(badValue[0][0])), header[cols.factor]);
     // Each distinct date parsed once, and matched to the data's calendar.
     await con.run("CREATE TEMP TABLE cal (day DATE, t INTEGER)");
     const insert = async (table: string, values: string[]): Promise<void> => {
@@ -150,7 +139,7 @@ async function readSniffed(path: string, file: Extract<ReturnType<typeof sniffSo
     const badDate = await all(con, `SELECT min(rowid), d FROM raw WHERE d IN (SELECT d FROM dates WHERE day IS NULL) GROUP BY d ORDER BY 1 LIMIT 1`);
     if (badDate.length)
       throw new DataError(path, `cannot parse date "${badDate[0][1]}": expected YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD`,
-        lineOf(n(badDate[0][0])), scan.header[cols.date]);
+        lineOf(n(badDate[0][0])), header[cols.date]);
 
     // Codes through the data's normaliser, each distinct code once; an error names its first line.
     const codeRows = await all(con, "SELECT c, min(rowid) AS first FROM raw WHERE c IS NOT NULL GROUP BY c ORDER BY first");
@@ -158,7 +147,7 @@ async function readSniffed(path: string, file: Extract<ReturnType<typeof sniffSo
     const codeMap: [string, number][] = [];
     for (const [c, first] of codeRows) {
       const r = normalizeCode(String(c), panel.market, o.padCodes ?? false);
-      if ("error" in r) throw new DataError(path, r.error, lineOf(n(first)), scan.header[cols.code]);
+      if ("error" in r) throw new DataError(path, r.error, lineOf(n(first)), header[cols.code]);
       codeMap.push([String(c), stockIndex.get(r.code) ?? -1]);
     }
     await con.run("CREATE TEMP TABLE codes (c VARCHAR, s INTEGER)");
@@ -188,15 +177,12 @@ async function readSniffed(path: string, file: Extract<ReturnType<typeof sniffSo
       (examples[reason as FactorDropReason] ??= []).push(`line ${lineOf(n(rec))}: ${d ?? ""},${c ?? ""},${v}`);
     const [[first, last]] = await all(con, "SELECT CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR) FROM dates");
     const accounting: FactorAccounting = {
-      source: path, column: scan.header[cols.factor], rowsIn, matched, dropped, examples, lines: scan.lines,
+      source: path, column: header[cols.factor], rowsIn, matched, dropped, examples, lines,
       dates: { first: first === null ? null : String(first), last: last === null ? null : String(last) },
     };
     const droppedSum = Object.values(dropped).reduce((a, b) => a + b, 0);
     if (matched + droppedSum !== rowsIn)
       throw new Error(`${path}: ${rowsIn} rows in, but ${matched} matched + ${droppedSum} dropped`);
-    if (scan.lines.physical !== 1 + rowsIn + scan.lines.blank + scan.lines.quotedNewlines)
-      throw new Error(`${path}: ${scan.lines.physical} lines, but 1 header + ${rowsIn} rows + ${scan.lines.blank} blank + ` +
-        `${scan.lines.quotedNewlines} inside quotes`);
     if (matched === 0) throw new DataError(path, await whyNothingMatches(con, panel, accounting));
 
     const S = panel.stocks.length, D = panel.calendar.length;

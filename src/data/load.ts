@@ -6,14 +6,13 @@
  * number) stops with a DataError that names the file, line and column. Everything else follows a
  * documented rule and is counted (see CLEANING_RULES).
  */
-import { existsSync, rmSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { FLAG_NAMES, type FieldName, type FlagName, type Market, type Panel, boardOf, countFlag, emptyField, priceLimit } from "./panel.js";
 import type { SourceColumn } from "./presets.js";
 import { DataError, type QualityReport, checkAccounting, count, example } from "./quality.js";
 import type { Columns, Instruments, LoadOptions, SourceRows } from "./read.js";
-import { type LineCount, type SourceFile, countLines, lineOfRecord, sniffSource } from "./source.js";
+import { type LineCount, type SourceFile, countLines, lineOfRecord, releaseSource, sniffSource } from "./source.js";
 
 export type { LoadOptions } from "./read.js";
 
@@ -43,10 +42,10 @@ export async function loadBars(path: string, o: LoadOptions = {}): Promise<{ pan
   try {
     // The typed read, and beside it (for a text file) the file's own count of its lines: a count that
     // fails stops the load (a truncated gzip, bytes that are not UTF-8), a read that fails does not.
-    const first = (await inWorker(src, o, "typed").catch((e) => {
+    const first = await inWorker(src, o, "typed").catch((e): ReaderRows => {
       if (src.format === "csv") throw e; // the count's: the file itself is broken
       return {}; // Parquet: the text reader below says what is wrong
-    })) as { rows?: SourceRows; lines?: LineCount };
+    });
     let read = first.rows;
     const lines = first.lines;
     const expected = lines?.records ?? read?.sourceRows;
@@ -67,7 +66,7 @@ export async function loadBars(path: string, o: LoadOptions = {}): Promise<{ pan
     if (lines) read.quality.lines = { physical: lines.physical, blank: lines.blank, quotedNewlines: lines.quotedNewlines };
     return buildPanel(read, o, (record) => src.format === "csv" ? `line ${lineOfRecord(lines, record)}` : `row ${record + 1}`);
   } finally {
-    if (src.format === "csv" && src.temporary) rmSync(dirname(src.temporary), { recursive: true, force: true });
+    releaseSource(src);
   }
 }
 
@@ -88,10 +87,10 @@ const READER_YOUNG_MB = 2;
  * up before one (35 MB). The rows come back as transferred buffers, not copies.
  */
 async function readInWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<SourceRows> {
-  return ((await inWorker(source, o, mode)) as { rows: SourceRows }).rows;
+  return (await inWorker(source, o, mode)).rows!;
 }
 
-async function inWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<ReaderReply> {
+async function inWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<ReaderRows> {
   const worker = new Worker(new URL("./read-worker.js", import.meta.url), {
     workerData: { source, options: o, mode }, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_MB },
   });
@@ -109,8 +108,15 @@ async function inWorker(source: SourceFile, o: LoadOptions, mode: "typed" | "tex
   }
 }
 
-/** What the reader thread sends back: the rows, or the error (a DataError's parts to rebuild it). */
-export type ReaderReply = { rows: SourceRows } | { rows?: SourceRows; lines: LineCount } | {
+/**
+ * What the reader thread sends back: the rows (none when a typed read failed) and, with a typed read
+ * of a text file, the file's count of its lines; or the error (a DataError's parts to rebuild it).
+ */
+export interface ReaderRows {
+  rows?: SourceRows;
+  lines?: LineCount;
+}
+export type ReaderReply = ReaderRows | {
   error: { message: string; dataError?: { file: string; reason: string; line?: number; column?: string } };
 };
 

@@ -26,6 +26,6 @@ try {
   const err = e as Error;
   reply = { error: { message: err.message, dataError: e instanceof DataError ? { file: e.file, reason: e.reason, line: e.line, column: e.column } : undefined } };
 }
-const c = "rows" in reply && reply.rows ? reply.rows.columns : undefined;
+const c = "error" in reply ? undefined : reply.rows?.columns;
 const buffers = c ? [...c.dateIdx, ...c.stockIdx, ...[...c.num.values()].flat()].map((a) => a.buffer as ArrayBuffer) : [];
 parentPort!.postMessage(reply, buffers);

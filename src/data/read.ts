@@ -8,7 +8,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Market } from "./panel.js";
 import { PRESETS, SOURCE_COLUMNS, type SourceColumn, marketOfCodes, normalizeCode } from "./presets.js";
 import { DataError, type QualityReport, newQualityReport } from "./quality.js";
-import { type CsvSource, type SourceFile, sniffSource } from "./source.js";
+import { type CsvSource, MISSING_TOKENS, NA_TOKENS, type SourceFile, sniffSource } from "./source.js";
 
 export interface LoadOptions {
   /** A preset name (tushare, akshare, baostock, canonical). Default: canonical column names. */
@@ -32,28 +32,25 @@ export interface LoadOptions {
 const REQUIRED: SourceColumn[] = ["date", "code", "open", "high", "low", "close", "volume"];
 const TEXT_COLUMNS = new Set<SourceColumn>(["date", "code", "industry"]);
 
-const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+/** SQL string literal and identifier. */
+export const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+export const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
-/** Tokens that mean "no value" in a number column, as empty does (NaN and Inf parse as numbers). */
-export const MISSING_TOKENS = ["", "NaN", "nan", "NA", "N/A", "#N/A", "null", "NULL", "None"];
-
-/** DuckDB's CSV reader over a sniffed file, every column typed as given (no sniffing by DuckDB). */
-function csvExpr(src: CsvSource, types: string[], nullTokens: boolean): string {
+/**
+ * DuckDB's CSV reader over a sniffed file, every column typed as given (no sniffing by DuckDB);
+ * `nullTokens`: the NA tokens read as NULL; `nullPadding`: a short row's missing fields as NULL.
+ */
+export function csvExpr(src: CsvSource, types: string[], o: { nullTokens?: boolean; nullPadding?: boolean } = {}): string {
   const delim = src.delimiter === "\t" ? "'\\t'" : q(src.delimiter);
   const columns = src.names.map((n, i) => `${q(n)}: '${types[i]}'`).join(", ");
   return `read_csv(${q(src.path)}, header=true, auto_detect=false, delim=${delim}, quote='"', escape='"', ` +
     `compression=${src.gzip ? "'gzip'" : "'none'"}, buffer_size=1048576, columns={${columns}}` +
-    `${nullTokens ? `, nullstr=[${MISSING_TOKENS.filter((t) => !/nan/i.test(t)).map(q).join(", ")}]` : ""})`;
+    // A nullstr list replaces DuckDB's default (empty is NULL): empty is listed again.
+    `${o.nullTokens ? `, nullstr=[${["", ...NA_TOKENS].map(q).join(", ")}]` : ""}${o.nullPadding ? ", null_padding=true" : ""})`;
 }
 
-/** A file as a DuckDB table expression: Parquet as it is, CSV with every column as text. */
-export function sourceExpr(path: string): string {
-  const src = sniffSource(path);
-  return src.format === "parquet" ? `read_parquet(${q(src.path)})` : csvExpr(src, src.names.map(() => "VARCHAR"), false);
-}
-
-async function rows(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
+/** The rows of a query. */
+export async function rows(con: DuckDBConnection, sql: string): Promise<unknown[][]> {
   const r = await con.runAndReadAll(sql);
   return r.getRows() as unknown[][];
 }
@@ -69,6 +66,7 @@ const ROW_MASK = ROW_BLOCK - 1;
 /** A row without a code, or without a date (-1 would be 1969-12-31), in the integer key columns. */
 const NO_CODE = -1;
 const NO_DAY = -0x80000000;
+const MISSING_CODE = new Set(MISSING_TOKENS);
 
 /** The rows a query yields, as a load reads them: integer keys, the code, numbers. */
 interface RowColumns {
@@ -139,7 +137,8 @@ async function readRows(con: DuckDBConnection, sql: string, nNum: number): Promi
         let id: number | undefined = prevCode;
         if (!(i > 0 && id !== NO_CODE && sameShortAsPrevious(i))) {
           const c = cv.getItem(i) as string | null;
-          if (c === null || c === "") id = NO_CODE;
+          // A missing-value token is no code, whichever reader read it (nullstr or not).
+          if (c === null || MISSING_CODE.has(c)) id = NO_CODE;
           else if ((id = codeId.get(c)) === undefined) {
             codeId.set(c, (id = codes.length));
             codes.push(c);
@@ -217,7 +216,10 @@ export interface Instruments {
 async function loadInstruments(con: DuckDBConnection, o: NonNullable<LoadOptions["instruments"]>,
   norm: (c: string) => string): Promise<Instruments> {
   if (!existsSync(o.path)) throw new DataError(o.path, "no such file (instruments)");
-  const header = (await rows(con, `DESCRIBE SELECT * FROM ${sourceExpr(o.path)}`)).map((r) => String(r[0]));
+  // Parquet as it is, a CSV with every column as text.
+  const src = sniffSource(o.path);
+  const table = src.format === "parquet" ? `read_parquet(${q(src.path)})` : csvExpr(src, src.names.map(() => "VARCHAR"));
+  const header = (await rows(con, `DESCRIBE SELECT * FROM ${table}`)).map((r) => String(r[0]));
   const col = (name: string): string | undefined => {
     const mapped = Object.entries(o.map ?? {}).find(([, canon]) => canon === name)?.[0];
     return mapped ?? (header.includes(name) ? name : undefined);
@@ -227,7 +229,7 @@ async function loadInstruments(con: DuckDBConnection, o: NonNullable<LoadOptions
   const pick = ["industry", "list_date", "total_shares", "float_shares"].map((n) => [n, col(n)] as const);
   const sel = [ident(code), ...pick.map(([n, c]) => (c ? (n === "list_date" ? `CAST(${dateExpr(ident(c))} AS VARCHAR)`
     : n === "industry" ? ident(c) : numberExpr(ident(c))) : "NULL"))];
-  const data = await rows(con, `SELECT ${sel.join(", ")} FROM ${sourceExpr(o.path)}`);
+  const data = await rows(con, `SELECT ${sel.join(", ")} FROM ${table}`);
   const out: Instruments = { industry: new Map(), listDate: new Map(), totalShares: new Map(), floatShares: new Map() };
   const sTotal = o.scale?.total_shares ?? 1;
   const sFloat = o.scale?.float_shares ?? 1;
@@ -330,7 +332,7 @@ async function describeSource(con: DuckDBConnection, src: SourceFile, mode: "typ
   });
   // NA tokens as NULL only where the first rows hold them (the option slows the reader by ~10%);
   // elsewhere a deep NA ends the typed read and the text reader takes it as a missing value.
-  let sql = csvExpr(src, types, mode === "typed" && src.naTokens);
+  let sql = csvExpr(src, types, { nullTokens: mode === "typed" && src.naTokens });
   if (dateFormat) sql = sql.replace(/\)$/, `, dateformat=${q(dateFormat)})`);
   return { sql, described: src.names.map((n, i) => [n, types[i]] as const), header: src.names, mapping };
 }

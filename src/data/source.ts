@@ -4,9 +4,9 @@
  * value it cannot convert deep in a file, a gzip stream cut short), so the rows it returns are
  * checked against this count: a reader that stops early must never look like a short file.
  */
-import { closeSync, createReadStream, openSync, readSync, writeFileSync, readFileSync, mkdtempSync } from "node:fs";
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { constants as zlibConstants, createGunzip, gunzipSync } from "node:zlib";
 import { isUtf8 } from "node:buffer";
 import { DataError } from "./quality.js";
@@ -41,8 +41,14 @@ export interface ParquetSource {
 export type SourceFile = CsvSource | ParquetSource;
 
 const HEAD_BYTES = 1 << 16;
-/** Missing-value tokens DuckDB's typed reader cannot read as numbers (empty and NaN it can). */
-const NA_TOKENS = new Set(["NA", "N/A", "#N/A", "null", "NULL", "None"]);
+/** The head's text examined for the first rows (a few hundred lines: the rest is not split into fields). */
+const HEAD_ROWS_CHARS = 1 << 14;
+
+/** Tokens that mean "no value" in a number column, as empty does (NaN and Inf parse as numbers). */
+export const MISSING_TOKENS = ["", "NaN", "nan", "NA", "N/A", "#N/A", "null", "NULL", "None"];
+/** The missing-value tokens DuckDB's typed reader cannot read as numbers (empty and NaN it can). */
+export const NA_TOKENS = MISSING_TOKENS.filter((t) => t !== "" && !/nan/i.test(t));
+const NA_TOKEN_SET = new Set(NA_TOKENS);
 
 /** The first bytes of a file. */
 function headBytes(path: string, n = HEAD_BYTES): Buffer {
@@ -129,20 +135,25 @@ export function sniffSource(path: string, encoding: Encoding = "utf8"): SourceFi
     else if (seen.has(n)) throw new DataError(path, `the header names column "${n}" twice`, 1);
     seen.add(names[i]);
   });
-  // The first data row: the first non-empty line after the header, if the head holds all of it.
+  // The first rows: the first data row gives the column types, and NA tokens among them ask the typed
+  // reader to read them as NULL. A line the window cuts off is left out.
   let first: string[] | null = null;
-  // The first rows only (a few hundred lines: the head's text is not kept or split whole).
-  const rest = text.slice(nl + 1, nl + 1 + (1 << 14)).split("\n");
-  const complete = nl >= 0 ? (head.length < HEAD_BYTES && text.length <= nl + 1 + (1 << 14) ? rest : rest.slice(0, -1)) : [];
   let naTokens = false;
-  for (const l of complete) {
+  const window = nl < 0 ? [] : text.slice(nl + 1, nl + 1 + HEAD_ROWS_CHARS).split("\n");
+  if (head.length === HEAD_BYTES || text.length > nl + 1 + HEAD_ROWS_CHARS) window.pop();
+  for (const l of window) {
     const line = l.replace(/\r$/, "");
     if (line === "") continue;
     const fields = splitRecord(line, delimiter);
     first ??= fields;
-    if (fields?.some((f) => NA_TOKENS.has(f.trim()))) naTokens = true;
+    if (fields?.some((f) => NA_TOKEN_SET.has(f.trim()))) naTokens = true;
   }
   return { format: "csv", path: readPath, file: path, gzip: gzip && encoding !== "gbk", delimiter, names, first, notes, temporary, naTokens };
+}
+
+/** Deletes what sniffing made for a source (the UTF-8 copy of a GBK file). */
+export function releaseSource(src: SourceFile): void {
+  if (src.format === "csv" && src.temporary) rmSync(dirname(src.temporary), { recursive: true, force: true });
 }
 
 /** Text with a NUL in every other byte of its first line: UTF-16 without a byte-order mark. */
@@ -295,7 +306,7 @@ export async function countLines(src: CsvSource, o: { shortRows?: boolean; field
       checkUtf8(chunk, i);
       let nextQuote = chunk.indexOf(0x22, i);
       while (i < n) {
-        // Fast path: a whole line without quotes, at a record's start: count its delimiters.
+        // Fast path: a whole line without quotes, at a record's start (its delimiters counted with `fields`).
         if (state === 0 && fields === 1 && lineLen === 0) {
           const nl = chunk.indexOf(0x0a, i);
           if (nl >= 0 && (nextQuote < 0 || nextQuote > nl)) {
@@ -305,8 +316,7 @@ export async function countLines(src: CsvSource, o: { shortRows?: boolean; field
               for (let k = i; k < nl; k++) if (chunk[k] === D) f++;
             } else if (lineLen > 0) f = fields0; // not counted: the reader checks them (and a mismatch brings the full count)
             fields = f;
-            state = lineLen > 0 ? 1 : 0;
-            if (f > 1) state = 1;
+            state = lineLen > 0 || f > 1 ? 1 : 0;
             endLine();
             i = nl + 1;
             continue;

@@ -106,6 +106,8 @@ export function buildFeatureStore(p: Panel, root: string, given: FeatureSettings
     const validAll = new Uint8Array(S * D);
     const stats = new Float64Array(D * N_FEATURES * STATS);
     const count = new Int32Array(D);
+    // Winsorised statistics are read back from the written panel (winsorizedStats): no running ones then.
+    const running = settings.winsorize === 0;
     let m = 0;
     for (let s = 0; s < S; s++) {
       for (let i = 0; i < x.length; i++) x[i].set(inputs.values[i].subarray(s * D, (s + 1) * D));
@@ -114,8 +116,9 @@ export function buildFeatureStore(p: Panel, root: string, given: FeatureSettings
       extractStock(x, D, d, row, valid);
       for (let t = 0; t < D; t++) {
         validAll[s * D + t] = valid[t];
-        if (valid[t]) welford(stats, count, row, t * N_FEATURES, t);
-        else if (t >= d - 1) m++;
+        if (!valid[t]) {
+          if (t >= d - 1) m++;
+        } else if (running) welford(stats, count, row, t * N_FEATURES, t);
       }
       writeSync(fd, new Uint8Array(row.buffer), 0, row.byteLength, s * row.byteLength);
       onProgress?.(settings.windows.indexOf(d) * S + s + 1, settings.windows.length * S);
@@ -127,7 +130,7 @@ export function buildFeatureStore(p: Panel, root: string, given: FeatureSettings
       stats[i + 2] = -Infinity;
       stats[i + 3] = Infinity;
     }
-    if (settings.winsorize > 0) winsorizedStats(join(tmp, `d${d}.f32`), validAll, S, D, settings.winsorize, stats);
+    if (!running) winsorizedStats(join(tmp, `d${d}.f32`), validAll, S, D, settings.winsorize, stats);
     writeFileSync(join(tmp, `d${d}.valid`), validAll);
     writeFileSync(join(tmp, `d${d}.stats`), new Uint8Array(stats.buffer));
     masked[d] = m;

@@ -5,7 +5,7 @@
  * market). Robust to empty industries (left out, return 0), collinear exposures (ridge fallback)
  * and small cross-sections (styles dropped first, then industries, with a warning).
  */
-import { solveSymmetric } from "./styles.js";
+import { type StyleExposures, solveSymmetric } from "./styles.js";
 
 export interface CrossSection {
   /** Returns (or predictions) to explain, length n. */
@@ -147,6 +147,32 @@ export function projection(industry: ArrayLike<number>, industries: number, styl
   const XtW = new Float64Array(p * n);
   for (let i = 0; i < n; i++) for (let a = 0; a < p; a++) XtW[a * n + i] = X[i * p + a] * w[i];
   return { n, p, left: XG, right: XtW };
+}
+
+/**
+ * The projection of one date's cross-section of `stocks` (indices into the [stocks x dates] arrays):
+ * their industries, their style exposures on that date (a missing one as 0) and their caps, the
+ * neutralisation the loss applies (formula 3-3).
+ */
+export function projectionAt(styles: StyleExposures, industry: { index: Int32Array; names: string[] }, D: number, date: number,
+  stocks: ArrayLike<number>): Projection {
+  const ss = Array.from(stocks);
+  return projection(ss.map((s) => industry.index[s]), industry.names.length,
+    styles.values.map((v) => ss.map((s) => { const x = v[s * D + date]; return Number.isFinite(x) ? x : 0; })),
+    ss.map((s) => styles.cap[s * D + date]));
+}
+
+/** x - H x in float64: the residual of x (one value per stock of the projection) on its exposures. */
+export function residualOf(P: Projection, x: ArrayLike<number>): Float64Array {
+  const coef = new Float64Array(P.p);
+  for (let a = 0; a < P.p; a++) for (let i = 0; i < P.n; i++) coef[a] += P.right[a * P.n + i] * x[i];
+  const out = new Float64Array(P.n);
+  for (let i = 0; i < P.n; i++) {
+    let fit = 0;
+    for (let a = 0; a < P.p; a++) fit += P.left[i * P.p + a] * coef[a];
+    out[i] = x[i] - fit;
+  }
+  return out;
 }
 
 /** H itself (n x n, row-major), for checks: left x right. */

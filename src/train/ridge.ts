@@ -8,7 +8,7 @@
  */
 import { type RollingWindow, type SampleSet, buildSamples } from "../dataset/index.js";
 import { imageSpecs } from "../models/index.js";
-import { projection as projectionOf } from "../risk/index.js";
+import { projectionAt, residualOf } from "../risk/index.js";
 import type { PanelCache, PipelineData, RollingOptions, WindowOutcome } from "./rolling.js";
 import { type EpochLog, validationScore } from "./trainer.js";
 
@@ -61,22 +61,28 @@ export function ridgeSolve(XtX: Float64Array, Xty: Float64Array, n: number, K: n
   return beta;
 }
 
-/** X (the features at the samples' dates) and y (the target), optionally neutralised per date. */
+/**
+ * X (the features at the samples' dates) and y (the target), each column neutralised per date with
+ * the loss's projection when `data` is given.
+ */
 function design(set: SampleSet, values: Float32Array, K: number, D: number, target: Float64Array,
-  neutralise: ((date: number, stocks: number[], x: Float64Array[]) => void) | null): { X: Float64Array; y: Float64Array } {
+  data: PipelineData | null): { X: Float64Array; y: Float64Array } {
   const n = set.samples.length;
   const X = new Float64Array(n * K);
   const y = new Float64Array(n);
   for (const g of set.dates) {
     const m = g.to - g.from;
-    const cols = Array.from({ length: K + 1 }, () => new Float64Array(m));
-    for (let i = 0; i < m; i++) {
-      const s = set.samples[g.from + i];
+    const samples = set.samples.slice(g.from, g.to);
+    let cols: Float64Array[] = Array.from({ length: K + 1 }, () => new Float64Array(m));
+    samples.forEach((s, i) => {
       const k = s.stock * D + s.date;
       for (let j = 0; j < K; j++) cols[j][i] = values[k * K + j];
       cols[K][i] = target[k];
+    });
+    if (data) {
+      const P = projectionAt(data.styles, data.industries, D, g.date, samples.map((s) => s.stock));
+      cols = cols.map((c) => residualOf(P, c));
     }
-    neutralise?.(g.date, set.samples.slice(g.from, g.to).map((s) => s.stock), cols);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < K; j++) X[(g.from + i) * K + j] = cols[j][i];
       y[g.from + i] = cols[K][i];
@@ -111,19 +117,7 @@ export function ridgeWindow(data: PipelineData, w: RollingWindow, cache: PanelCa
   const train = mk(w.train, o.sampleStep, true);
   const valid = mk(w.valid, 1, true);
   const test = mk(w.test, 1, false);
-  const { index: indOf, names: indNames } = data.industries;
-  const neutralise = (date: number, stocks: number[], cols: Float64Array[]): void => {
-    const P = projectionOf(stocks.map((s) => indOf[s]), indNames.length,
-      data.styles.values.map((v) => stocks.map((s) => { const x = v[s * D + date]; return Number.isFinite(x) ? x : 0; })),
-      stocks.map((s) => data.styles.cap[s * D + date]));
-    const r = new Float64Array(P.p);
-    for (const x of cols) {
-      r.fill(0);
-      for (let a = 0; a < P.p; a++) for (let i = 0; i < P.n; i++) r[a] += P.right[a * P.n + i] * x[i];
-      for (let i = 0; i < P.n; i++) for (let a = 0; a < P.p; a++) x[i] -= P.left[i * P.p + a] * r[a];
-    }
-  };
-  const tr = design(train, p10.values, K, D, data.labels.standardized, neutralise);
+  const tr = design(train, p10.values, K, D, data.labels.standardized, data);
   const va = design(valid, p10.values, K, D, data.labels.standardized, null);
   const { XtX, Xty } = gram(tr.X, tr.y, train.samples.length, K);
   let best: { lambda: number; sharpe: number; beta: Float64Array } = { lambda: RIDGE_PENALTIES[0], sharpe: -Infinity, beta: new Float64Array(K) };

@@ -12,7 +12,7 @@ import {
   type FeaturePanel, type FeatureStore, type SpearmanSelection, readFeaturePanel, spearmanSelect,
 } from "../features/index.js";
 import { AlphaNetV4, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
-import { type Projection, type StyleExposures, projection as projectionOf } from "../risk/index.js";
+import { type Projection, type StyleExposures, projectionAt } from "../risk/index.js";
 import { type Labels, type RollingWindow, type SampleSet, buildSamples, refitRange, windowDates } from "../dataset/index.js";
 import { type EpochLog, type TrainOptions, checkpointMade, imagesFor, predict, resumableCheckpoint, trainModel } from "./trainer.js";
 import { ridgeWindow } from "./ridge.js";
@@ -229,11 +229,8 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
   const { panel } = data;
   const D = panel.calendar.length;
   const specs = imageSpecs(spec);
-  const { index: indOf, names: indNames } = data.industries;
   const projection = (date: number, samples: { stock: number }[]): Projection =>
-    projectionOf(samples.map((s) => indOf[s.stock]), indNames.length,
-      data.styles.values.map((v) => samples.map((s) => { const x = v[s.stock * D + date]; return Number.isFinite(x) ? x : 0; })),
-      samples.map((s) => data.styles.cap[s.stock * D + date]));
+    projectionAt(data.styles, data.industries, D, date, samples.map((s) => s.stock));
   const featureNames = data.store.meta.names["10"];
   const useSpearman = spec.v4?.useSpearman ?? true;
   const sel = useSpearman ? cache.selection(panel.calendar, w, o.train.seed ?? 0, o.spearmanThreshold) : null;

@@ -16,7 +16,7 @@ import {
 import { DataError, Rng } from "../data/index.js";
 import { type FeaturePanel, type Sample, gatherImages } from "../features/index.js";
 import type { AlphaNet, ImageSpec } from "../models/index.js";
-import { type Projection, type ProjectionTensors, neutralizeTensor, projectionTensors } from "../risk/index.js";
+import { type Projection, type ProjectionTensors, neutralizeTensor, projectionTensors, residualOf } from "../risk/index.js";
 import type { SampleSet } from "../dataset/index.js";
 import { pearson } from "../evaluate/index.js";
 
@@ -158,17 +158,7 @@ export function predict(model: AlphaNet, data: Pick<TrainData, "specs" | "panels
  */
 export function neutralizeByDate(pred: Float64Array, set: SampleSet, projections: Projection[]): Float64Array {
   const out = new Float64Array(pred.length);
-  set.dates.forEach((g, j) => {
-    const P = projections[j];
-    const n = g.to - g.from;
-    const coef = new Float64Array(P.p);
-    for (let a = 0; a < P.p; a++) for (let i = 0; i < n; i++) coef[a] += P.right[a * n + i] * pred[g.from + i];
-    for (let i = 0; i < n; i++) {
-      let fit = 0;
-      for (let a = 0; a < P.p; a++) fit += P.left[i * P.p + a] * coef[a];
-      out[g.from + i] = pred[g.from + i] - fit;
-    }
-  });
+  set.dates.forEach((g, j) => out.set(residualOf(projections[j], pred.subarray(g.from, g.to)), g.from));
   return out;
 }
 
