@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Tensor, noGrad } from "../src/engine/index.js";
+import type { Panel, Rng } from "../src/data/index.js";
 
 /** The repository root, from dist/test/ or test/. */
 export const ROOT = (() => {
@@ -75,10 +76,26 @@ export function vals(t: Tensor): Array<number | bigint> {
   return Array.from(t.toArray() as ArrayLike<number | bigint>);
 }
 
-/** The `alphanet` command as a user runs it (dist/src/cli/main.js): exit code, stdout, stderr. */
-export function alphanet(args: string[], timeout = 600_000): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, "dist/src/cli/main.js"), ...args], { encoding: "utf8", timeout, cwd: ROOT });
+/**
+ * The `alphanet` command as a user runs it (dist/src/cli/main.js): exit code, stdout, stderr. `env`
+ * is added to this process's environment.
+ */
+export function alphanet(args: string[], timeout = 600_000, env?: NodeJS.ProcessEnv): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, "dist/src/cli/main.js"), ...args], { encoding: "utf8", timeout, cwd: ROOT,
+    env: env && { ...process.env, ...env } });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** A panel's bars as a CSV file (date,code,open,high,low,close,volume,amount; listed cells only); returns its path. */
+export function writeBars(p: Panel, path: string): string {
+  const S = p.stocks.length, D = p.calendar.length;
+  const f = p.fields, rows = ["date,code,open,high,low,close,volume,amount"];
+  for (let s = 0; s < S; s++) for (let d = 0; d < D; d++) {
+    const k = s * D + d;
+    if (Number.isFinite(f.close![k])) rows.push([p.calendar[d], p.stocks[s], f.open![k], f.high![k], f.low![k], f.close![k], f.volume![k], f.amount![k]].join(","));
+  }
+  writeFileSync(path, rows.join("\n") + "\n");
+  return path;
 }
 
 /**
@@ -96,4 +113,19 @@ features: { windows: [5, 10, 20] }
 train: { maxEpochs: ${o.maxEpochs}, patience: ${o.maxEpochs} }
 `);
   return path;
+}
+
+/** H y for an n x n row-major H, by a plain loop (the reference). */
+export function applyMatrix(H: Float64Array, y: number[]): number[] {
+  const n = y.length;
+  return y.map((_, i) => y.reduce((s, yj, j) => s + H[i * n + j] * yj, 0));
+}
+
+/** A random cross-section for the risk regression: n stocks in I industries (each present), K styles, caps and returns. */
+export function randomProblem(rng: Rng, n: number, I: number, K: number) {
+  const industry = Array.from({ length: n }, (_, i) => (i < I ? i : rng.int(I)));
+  const styles = Array.from({ length: K }, () => Array.from({ length: n }, () => rng.normal()));
+  const cap = Array.from({ length: n }, () => Math.exp(20 + rng.normal()));
+  const y = Array.from({ length: n }, () => 0.02 * rng.normal());
+  return { y, industry, industries: I, styles, cap };
 }

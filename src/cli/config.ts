@@ -6,12 +6,9 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-
-/**
- * The paper's schedule (the same as dataset's PAPER_SCHEDULE, which a test checks): written out here
- * because loading the dataset stage would load libtorch before the command line is even parsed.
- */
-export const DEFAULT_SCHEDULE = { trainStart: "2016-01-01", testStart: "2019-01-01", testEnd: "2021-06-01", retrainMonths: 6 };
+// The splits alone: the dataset stage's index also loads DuckDB (through data), a quarter of a
+// second before the command line is even parsed.
+import { PAPER_SCHEDULE } from "../dataset/splits.js";
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
 const costs = z.union([z.enum(["paper", "realistic"]), z.object({ commission: z.number().min(0), stampDuty: z.number().min(0) }).strict()]);
@@ -72,7 +69,7 @@ export const ConfigSchema = z.object({
     retrainMonths: z.number().int().min(1).max(60).default(6),
     /** The validation tail in trading days (default: 20% of the training span, at least 40). */
     validDays: z.number().int().min(10).optional(),
-  }).strict().default(DEFAULT_SCHEDULE),
+  }).strict().default(PAPER_SCHEDULE),
   horizon: z.number().int().min(1).max(60).default(10),
   sampleStep: z.number().int().min(1).max(60).default(5),
   /**

@@ -7,8 +7,9 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  type Config, DEFAULT_SCHEDULE, DEMO_PRESETS, UsageError, checkOutFolder, featureSettingsOf, merge, readConfigFile, validateConfig,
+  type Config, DEMO_PRESETS, UsageError, checkOutFolder, featureSettingsOf, merge, readConfigFile, validateConfig,
 } from "./config.js";
+import { PAPER_SCHEDULE } from "../dataset/splits.js";
 
 const HELP = `alphanet: mine stock-selection alphas with AlphaNetV4
 
@@ -146,7 +147,7 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
   // A schedule given in part on the command line completes the default one.
   const merged = merge(cfg, clean(flags) as Record<string, unknown>);
   if (merged.schedule && typeof merged.schedule === "object")
-    merged.schedule = { ...DEFAULT_SCHEDULE, ...(merged.schedule as object) };
+    merged.schedule = { ...PAPER_SCHEDULE, ...(merged.schedule as object) };
   const config = validateConfig(merged, values.config ? String(values.config) : "configuration");
   checkOutFolder(config.out);
   return config;

@@ -5,10 +5,10 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type QualityReport, forwardIC } from "../data/index.js";
+import { type QualityReport, forwardIC, industryIndex } from "../data/index.js";
 import { buildFeatureStore, classicFactors } from "../features/index.js";
 import { neutralizePanel, styleExposures } from "../risk/index.js";
-import { type RollingWindow, industryIndex, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
+import { type RollingWindow, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
 import { type ModelSpec } from "../models/index.js";
 import {
   PanelCache, type PipelineData, checkResume, type RollingOptions, type RollingResult, type TrainOptions, runRolling,

@@ -74,6 +74,12 @@ export function countFlag(f: Uint8Array | undefined): number {
   return n;
 }
 
+/** Industry index per stock; stocks without an industry share an "unknown" one. */
+export function industryIndex(p: Panel): { index: Int32Array; names: string[] } {
+  const names = [...new Set(p.industry.map((i) => i ?? "unknown"))].sort();
+  return { index: Int32Array.from(p.industry, (i) => names.indexOf(i ?? "unknown")), names };
+}
+
 /** The stock's time series of a field as a view (no copy). */
 export function series(f: Float64Array, s: number, D: number): Float64Array {
   return f.subarray(s * D, (s + 1) * D);

@@ -3,7 +3,7 @@
  * days later (t + 1 + h), so that a prediction made after the close of t can be traded. Raw,
  * neutralised (the residual of the CNE5 cross-sectional regression at t) and standardised.
  */
-import { type Panel, field } from "../data/index.js";
+import { type Panel, field, industryIndex } from "../data/index.js";
 import { type StyleExposures, neutralizePanel } from "../risk/index.js";
 
 export interface Labels {
@@ -15,12 +15,6 @@ export interface Labels {
   /** Why labels are missing: counts per reason. */
   missing: Record<string, number>;
   warnings: string[];
-}
-
-/** Industry index per stock; stocks without an industry share an "unknown" one. */
-export function industryIndex(p: Panel): { index: Int32Array; names: string[] } {
-  const names = [...new Set(p.industry.map((i) => i ?? "unknown"))].sort();
-  return { index: Int32Array.from(p.industry, (i) => names.indexOf(i ?? "unknown")), names };
 }
 
 export function forwardReturns(p: Panel, horizon: number): { fwd: Float64Array; missing: Record<string, number> } {

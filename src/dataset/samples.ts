@@ -4,8 +4,7 @@
  * windows, missing labels (training and validation only: a test sample needs no label to be scored).
  */
 import type { Panel } from "../data/index.js";
-import { type FeaturePanel, type Sample, imageValid } from "../features/index.js";
-import type { ImageSpec } from "../models/index.js";
+import { type FeaturePanel, type ImageSpec, type Sample, imageValid } from "../features/index.js";
 import type { Range } from "./splits.js";
 
 export interface SampleOptions {

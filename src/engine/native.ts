@@ -1,6 +1,6 @@
 /**
- * Loads the libtorch addon. The process-wide settings that make libtorch fast on these machines
- * (ENGINE-NOTES.md) are applied here, before and right after the addon loads:
+ * Loads the libtorch addon, on first use. The process-wide settings that make libtorch fast on
+ * these machines (ENGINE-NOTES.md) are applied here, before and right after the addon loads:
  * - OMP_WAIT_POLICY=PASSIVE: libgomp reads it once, when it is loaded, so it must be set first;
  * - glibc allocator thresholds (mallopt): otherwise freed tensor memory goes back to the OS and
  *   is faulted in again on every training step;
@@ -192,6 +192,16 @@ export const DEFAULT_THREADS = 1;
 
 process.env.OMP_WAIT_POLICY ??= "PASSIVE";
 const require = createRequire(import.meta.url);
-export const native = require(addonPath()) as Native;
-native.mallopt(32 * 1024 * 1024, 1024 * 1024 * 1024);
-native.setNumThreads(Number(process.env.ALPHANET_THREADS ?? DEFAULT_THREADS));
+let addon: Native | undefined;
+
+/**
+ * The addon, loaded on first use: importing the engine (for a type or a constant, as the stages
+ * that never compute with tensors do through their imports) does not load libtorch.
+ */
+export function native(): Native {
+  if (addon) return addon;
+  const n = require(addonPath()) as Native;
+  n.mallopt(32 * 1024 * 1024, 1024 * 1024 * 1024);
+  n.setNumThreads(Number(process.env.ALPHANET_THREADS ?? DEFAULT_THREADS));
+  return (addon = n);
+}

@@ -17,7 +17,7 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record
   const blobs: Buffer[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    const bytes = Buffer.from(native.toBuffer(t.handle));
+    const bytes = Buffer.from(native().toBuffer(t.handle));
     header[name] = { dtype: SAFETENSORS_DTYPE[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     blobs.push(bytes);
     offset += bytes.length;
@@ -120,7 +120,7 @@ export function decodeSafetensors(buf: Buffer, source = "safetensors buffer"):
     // Copy into an aligned buffer: typed arrays need element-aligned offsets.
     const bytes = new Uint8Array(e.end - e.begin);
     bytes.set(buf.subarray(dataStart + e.begin, dataStart + e.end));
-    tensors.set(e.name, new Tensor(native.fromBuffer(bytes, e.shape, e.dtype)));
+    tensors.set(e.name, new Tensor(native().fromBuffer(bytes, e.shape, e.dtype)));
   }
   return { tensors, metadata };
 }

@@ -16,8 +16,7 @@ import type { Highs, InitOptions } from "highs";
 type Loader = (options?: InitOptions) => Promise<Highs>;
 const highsLoader: Loader = ((highsModule as unknown as { default: Loader | { default: Loader } }).default as { default?: Loader }).default
   ?? ((highsModule as unknown as { default: Loader }).default);
-import type { Panel } from "../data/index.js";
-import { industryIndex } from "../dataset/index.js";
+import { type Panel, industryIndex } from "../data/index.js";
 import { type Costs, annualVol, annualize, maxDrawdown, simulate } from "./backtest.js";
 import { indicesByYear, rebalanceDates } from "./ic.js";
 

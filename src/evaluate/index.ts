@@ -5,5 +5,5 @@ export { PAPER_COSTS, REALISTIC_COSTS, annualVol, annualize, dailyReturnsOf, max
 export { groupWeights, stratify, type GroupResult } from "./groups.js";
 export { DEFAULT_ENHANCE, constraintViolation, enhanceIndex, solveRebalance, type EnhanceOptions, type EnhancementResult,
   type RebalanceProblem, type RebalanceSolution } from "./enhance.js";
-export { firstLayers, parameterSignificance, type Significance } from "./significance.js";
+export { parameterSignificance, type Significance } from "./significance.js";
 export { styleExposure } from "./exposure.js";

@@ -9,6 +9,29 @@ export interface Sample {
   date: number;
 }
 
+/** An image a model reads: window d's feature panel, T time steps, `step` dates apart. */
+export interface ImageSpec {
+  d: number;
+  T: number;
+  step: number;
+}
+
+/**
+ * A network's first layer over one image (window d), for parameter significance: its weight
+ * matrices [units x K] over the image's K feature columns, row-major, by parameter name. Here, with
+ * the images, because models hand them over and evaluate reads them, and neither imports the other.
+ */
+export interface FirstLayer {
+  d: number;
+  weights: FeatureWeights[];
+}
+
+/** One weight matrix [units x K] of a first layer, by its parameter name (lstm.weight_ih_l0). */
+export interface FeatureWeights {
+  name: string;
+  values: number[];
+}
+
 /** Whether every row of the sample's image is a valid window. */
 export function imageValid(p: FeaturePanel, s: number, t: number, T: number, step = 1): boolean {
   const first = t - (T - 1) * step;

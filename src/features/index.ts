@@ -6,5 +6,5 @@ export {
   type FeatureSettings, type FeatureStore, type FeatureStoreMeta,
 } from "./store.js";
 export { spearmanSelect, type SpearmanSelection } from "./spearman.js";
-export { gatherImages, imageValid, type Sample } from "./images.js";
+export { gatherImages, imageValid, type FeatureWeights, type FirstLayer, type ImageSpec, type Sample } from "./images.js";
 export { classicFactors, type ClassicFactor } from "./classic.js";

@@ -6,7 +6,8 @@
  * one Leaky-ReLU output neuron.
  */
 import { Tensor, cat, nn, noGrad, scope, zeros } from "../engine/index.js";
-import { normalizeFeatures } from "./baselines.js";
+import type { FeatureWeights } from "../features/index.js";
+import { normalizeFeatures, weightsOf } from "./baselines.js";
 
 export interface AlphaNetV4Config {
   /** K: extracted features per time step (after Spearman dropout). */
@@ -132,6 +133,16 @@ export class AlphaNetV4 extends nn.Module {
       // 6. One neuron, Leaky ReLU
       return this.out.forward(pooled).leakyRelu(this.config.leakySlope).squeeze(-1);
     });
+  }
+
+  /**
+   * The first layers: the LSTM's input weights over the primary image (both directions when
+   * bidirectional), and each auxiliary image's first Transformer projections (in_proj of both layers).
+   */
+  firstLayerWeights(): FeatureWeights[][] {
+    const lstm = this.config.bidirectional ? ["lstm.weight_ih_l0", "lstm.weight_ih_l0_reverse"] : ["lstm.weight_ih_l0"];
+    return [weightsOf(this, lstm),
+      ...this.aux.items.map((_, i) => weightsOf(this, [0, 1].map((j) => `aux.${i}.enc.${j}.self_attn.in_proj_weight`)))];
   }
 
   /**

@@ -7,6 +7,7 @@
  *   BatchNorm, Dense(1).
  */
 import { Tensor, cat, nn, scope } from "../engine/index.js";
+import type { FeatureWeights } from "../features/index.js";
 
 /**
  * BatchNorm over the K features of an image [B, T, K] (normalised as [B, K, T]), back to
@@ -14,6 +15,16 @@ import { Tensor, cat, nn, scope } from "../engine/index.js";
  */
 export function normalizeFeatures(bn: nn.BatchNorm1d, x: Tensor): Tensor {
   return scope(() => bn.forward(x.transpose(1, 2)).transpose(1, 2).contiguous());
+}
+
+/** The values of a model's parameters by name (its first layers, as parameter significance reads them). */
+export function weightsOf(m: nn.Module, names: string[]): FeatureWeights[] {
+  const sd = m.stateDict();
+  return names.map((name) => {
+    const t = sd.get(name);
+    if (!t) throw new Error(`${m.constructor.name} has no parameter ${name}`);
+    return { name, values: t.toList() };
+  });
 }
 
 export class AlphaNetV1 extends nn.Module {
@@ -40,6 +51,10 @@ export class AlphaNetV1 extends nn.Module {
       return this.out.forward(this.drop.forward(this.hidden.forward(flat).relu())).squeeze(-1);
     });
   }
+  /** None: the first layer reads the steps flattened and their pooled statistics, not one column per feature. */
+  firstLayerWeights(): FeatureWeights[][] {
+    return [];
+  }
 }
 
 export class AlphaNetV2 extends nn.Module {
@@ -60,6 +75,10 @@ export class AlphaNetV2 extends nn.Module {
       const [, h] = this.lstm.forward(normalizeFeatures(this.bnIn, images[0]));
       return this.out.forward(this.bn.forward(h.squeeze(0))).squeeze(-1);
     });
+  }
+  /** The LSTM's input weights. */
+  firstLayerWeights(): FeatureWeights[][] {
+    return [weightsOf(this, ["lstm.weight_ih_l0"])];
   }
 }
 
@@ -90,5 +109,9 @@ export class AlphaNetV3 extends nn.Module {
       const h = cat([branch(images[0], this.bn10, this.gru10), branch(images[1], this.bn5, this.gru5)], 1);
       return this.out.forward(this.bn.forward(h)).squeeze(-1);
     });
+  }
+  /** Each branch's GRU input weights. */
+  firstLayerWeights(): FeatureWeights[][] {
+    return [weightsOf(this, ["gru10.weight_ih_l0"]), weightsOf(this, ["gru5.weight_ih_l0"])];
   }
 }

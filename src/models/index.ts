@@ -5,17 +5,12 @@
 import { AlphaNetV4, type AlphaNetV4Config } from "./alphanetv4.js";
 import { AlphaNetV1, AlphaNetV2, AlphaNetV3 } from "./baselines.js";
 import type { Tensor, nn } from "../engine/index.js";
+import type { FeatureWeights, FirstLayer, ImageSpec } from "../features/index.js";
 
 export { AlphaNetV4, ALPHANET_V4_DEFAULTS, type AlphaNetV4Config } from "./alphanetv4.js";
 export { AlphaNetV1, AlphaNetV2, AlphaNetV3 } from "./baselines.js";
 
 export type ModelKind = "v1" | "v2" | "v3" | "v4";
-
-export interface ImageSpec {
-  d: number;
-  T: number;
-  step: number;
-}
 
 export interface ModelSpec {
   /** A network, or "ridge": the linear reference row (closed form, no network; it reads V4's samples). */
@@ -26,6 +21,16 @@ export interface ModelSpec {
 
 export interface AlphaNet extends nn.Module {
   forward(images: Tensor[]): Tensor;
+  /**
+   * Per image, in forward's order, the first layer's weight matrices over the image's features (for
+   * parameter significance); none where the first layer does not read the features column by column.
+   */
+  firstLayerWeights(): FeatureWeights[][];
+}
+
+/** The model's first layers, each labelled with its image's window (specs: the model's imageSpecs). */
+export function firstLayers(model: AlphaNet, specs: ImageSpec[]): FirstLayer[] {
+  return model.firstLayerWeights().map((weights, i) => ({ d: specs[i].d, weights }));
 }
 
 /** V4's auxiliary image windows: the paper's d = 5 and d = 20, or none without the Transformer branch. */

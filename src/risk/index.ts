@@ -2,4 +2,4 @@
 export { STYLE_NAMES, capitalisation, dailyReturns, marketReturn, orthogonalize, solveSymmetric, standardizeStyle, styleDescriptors, type StyleDescriptors,
   styleExposures, type StyleExposures, type StyleName } from "./styles.js";
 export { crossSectionalRegression, projection, projectionAt, projectionMatrix, residualOf, type CrossSection, type Projection, type RegressionResult } from "./regression.js";
-export { neutralizePanel, neutralizeTensor, projectionTensors, type NeutralizedPanel, type ProjectionTensors } from "./neutralize.js";
+export { neutralizePanel, type NeutralizedPanel } from "./neutralize.js";

@@ -1,28 +1,6 @@
-/** Neutralising a batch of predictions inside the loss: a projection, differentiable in the predictions. */
-import { DType, Tensor, scope, tensor } from "../engine/index.js";
-import { type Projection, crossSectionalRegression } from "./regression.js";
+/** Neutralising a panel: the CNE5 regression's residual, date by date. */
+import { crossSectionalRegression } from "./regression.js";
 import type { StyleExposures } from "./styles.js";
-
-/**
- * pred - H pred for one cross-section, where H = left x right (from `projection`) projects onto the
- * exposures in the regression's weighted inner product. H is a constant: gradients flow to pred.
- */
-export function neutralizeTensor(pred: Tensor, H: ProjectionTensors): Tensor {
-  return scope(() => pred.sub(H.left.matmul(H.right.matmul(pred))));
-}
-
-/** A projection's two factors as float32 tensors ([n, p] and [p, n]). */
-export interface ProjectionTensors {
-  left: Tensor;
-  right: Tensor;
-}
-
-export function projectionTensors(P: Projection): ProjectionTensors {
-  return {
-    left: tensor(Float32Array.from(P.left), [P.n, P.p], { dtype: DType.float32 }),
-    right: tensor(Float32Array.from(P.right), [P.p, P.n], { dtype: DType.float32 }),
-  };
-}
 
 /** Per-date residuals of a [stocks x dates] array, and what could not be neutralised. */
 export interface NeutralizedPanel {

@@ -9,7 +9,7 @@
 import { type RollingWindow, type SampleSet, buildSamples } from "../dataset/index.js";
 import { imageSpecs } from "../models/index.js";
 import { projectionAt, residualOf } from "../risk/index.js";
-import type { PanelCache, PipelineData, RollingOptions, WindowOutcome } from "./rolling.js";
+import type { PanelCache, PipelineData, RollingOptions, WindowOutcome } from "./window.js";
 import { type EpochLog, validationScore } from "./trainer.js";
 
 /** Penalties tried, as multiples of the mean diagonal of X'X / n (features are standardised: about 1). */

@@ -8,70 +8,13 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { manualSeed, saveModel, scope } from "../engine/index.js";
 import type { Panel } from "../data/index.js";
-import {
-  type FeaturePanel, type FeatureStore, type SpearmanSelection, readFeaturePanel, spearmanSelect,
-} from "../features/index.js";
-import { AlphaNetV4, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
-import { type Projection, type StyleExposures, projectionAt } from "../risk/index.js";
-import { type Labels, type RollingWindow, type SampleSet, buildSamples, refitRange, windowDates } from "../dataset/index.js";
-import { type EpochLog, type TrainOptions, checkpointMade, imagesFor, predict, resumableCheckpoint, trainModel } from "./trainer.js";
+import { AlphaNetV4, type ModelSpec, createModel, firstLayers, imageSpecs } from "../models/index.js";
+import { type Projection, projectionAt } from "../risk/index.js";
+import { type RollingWindow, type SampleSet, buildSamples, refitRange, windowDates } from "../dataset/index.js";
+import { type TrainOptions, checkpointMade, imagesFor, predict, resumableCheckpoint, trainModel } from "./trainer.js";
 import { ridgeWindow } from "./ridge.js";
-import { type Significance, firstLayers, parameterSignificance } from "../evaluate/index.js";
-
-export interface PipelineData {
-  panel: Panel;
-  store: FeatureStore;
-  styles: StyleExposures;
-  labels: Labels;
-  /** Each stock's industry as an index into `names` (dataset's industryIndex of the panel). */
-  industries: { index: Int32Array; names: string[] };
-}
-
-export interface RollingOptions {
-  sampleStep: number;
-  /**
-   * Training samples on every date, each epoch taking every sampleStep-th date from a different
-   * offset (so successive epochs see different dates), instead of the same every-sampleStep-th dates.
-   */
-  rotateDates?: boolean;
-  minListingDays: number;
-  spearmanThreshold: number;
-  train: Partial<TrainOptions>;
-  /**
-   * After early stopping has chosen the epoch count on the validation tail, train a fresh model
-   * (same seed and settings) on train + validation for that many epochs and predict with it: the
-   * model then has seen the data up to the purge gap before the test window.
-   */
-  refit?: boolean;
-  /** Where each window's model is saved (weights, feature selection, settings). */
-  outDir?: string;
-  /**
-   * Seeds per window (default 1): seed k (0-based) trains exactly as a run with seed train.seed + k,
-   * its model and checkpoint in a `seed-<k>` folder inside the window's (k = 0: the window's own).
-   */
-  seeds?: number;
-  onWindow?: (w: RollingWindow, i: number, n: number, seed: number) => void;
-}
-
-export interface WindowResult {
-  window: string;
-  selection: { kept: number; names: string[]; dropped: { name: string; by: string; rho: number }[] } | null;
-  samples: { train: number; valid: number; test: number; excluded: Record<string, number> };
-  /** The early-stopping run: its epochs and the epoch it chose (best validation Sharpe). */
-  log: EpochLog[];
-  bestEpoch: number;
-  /** Training time, the refit's included. */
-  seconds: number;
-  /**
-   * With refit: the model that predicted the test window, trained on `train` (first and last
-   * sample date) for bestEpoch + 1 epochs on `samples` samples, in `seconds`.
-   */
-  refit?: { epochs: number; samples: number; seconds: number; train: [string, string] };
-  /** The ridge row: the penalty chosen on the validation tail (its log has one entry per penalty tried). */
-  penalty?: number;
-  /** V4: the attention weights over the T steps (oldest first), averaged over test samples. */
-  attention?: number[];
-}
+import { type Significance, parameterSignificance } from "../evaluate/index.js";
+import type { PanelCache, PipelineData, RollingOptions, WindowOutcome, WindowResult } from "./window.js";
 
 export interface RollingResult {
   name: string;
@@ -104,36 +47,6 @@ export const seedFolder = (dir: string, k: number): string => (k > 0 ? join(dir,
 
 /** The options of seed k: the training seed moved by k. */
 const withSeed = (o: RollingOptions, k: number): RollingOptions => (k > 0 ? { ...o, train: { ...o.train, seed: (o.train.seed ?? 0) + k } } : o);
-
-/**
- * Feature panels are read once per (window d, columns) and shared across windows and models; so is
- * each window's Spearman selection, which depends on the window and not on the model.
- */
-export class PanelCache {
-  readonly #cache = new Map<string, FeaturePanel>();
-  readonly #selections = new Map<string, SpearmanSelection>();
-  constructor(readonly store: FeatureStore) {}
-  get(d: number, columns?: number[]): FeaturePanel {
-    const key = `${d}:${columns ? columns.join(",") : "all"}`;
-    let p = this.#cache.get(key);
-    if (!p) {
-      p = readFeaturePanel(this.store, d, columns);
-      this.#cache.set(key, p);
-    }
-    return p;
-  }
-  /** Drops cached panels with column subsets (the full ones stay). */
-  trim(): void {
-    for (const k of [...this.#cache.keys()]) if (!k.endsWith(":all")) this.#cache.delete(k);
-  }
-  /** Spearman dropout on a window's training span, over the d = 10 panel. */
-  selection(calendar: string[], w: RollingWindow, seed: number, threshold: number): SpearmanSelection {
-    const key = `${w.train.from}:${w.train.to}:${seed}:${threshold}`;
-    let sel = this.#selections.get(key);
-    if (!sel) this.#selections.set(key, (sel = spearmanSelect(this.get(10), calendar, { from: w.train.from, to: w.train.to, seed, threshold })));
-    return sel;
-  }
-}
 
 const dataHashes = new WeakMap<Panel, string>();
 
@@ -206,18 +119,6 @@ const refitMade = (o: RollingOptions, record: Record<string, unknown>, bestEpoch
   checkpointMade({ ...refitOptions(o, bestEpoch), record: { ...record, refit: true } });
 
 const NO_SAMPLES: SampleSet = { samples: [], dates: [], excluded: {} };
-
-/** One window's training, as the rolling loop (or a worker process) returns it. */
-export interface WindowOutcome {
-  result: WindowResult;
-  /** The window's out-of-sample predictions: factor cells (stock * D + date) and their values. */
-  cells: Int32Array;
-  values: Float64Array;
-  /** The feature columns the model read. */
-  columns: number[];
-  /** Parameter significance of the window's model (figure 5-2), where the model has first layers to read. */
-  significance: Significance | null;
-}
 
 /**
  * Trains one window with seed k (seed train.seed + k): Spearman selection on its training span,
@@ -296,8 +197,8 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
   }
   const attention = model instanceof AlphaNetV4 && test.samples.length
     ? scope(() => model.attentionProfile(imagesFor({ specs, panels }, test.samples.slice(0, 2048)))) : undefined;
-  const layers = firstLayers(spec.kind, specs.slice(1).map((sp) => sp.d));
-  const significance = layers.length ? parameterSignificance(model, columns, layers) : null;
+  const layers = firstLayers(model, specs);
+  const significance = layers.length ? parameterSignificance(columns, layers) : null;
   model.dispose();
   cache.trim();
   return {

@@ -2,7 +2,7 @@
  * The paper's training protocol (DESIGN.md section 7): Adam with the learning rate decaying from
  * 1e-3 to 1e-7 over at most 90 epochs; the loss is the weighted MSE between the neutralised target
  * and the batch-neutralised prediction (formula 3-3) with long-sample weights (formula 3-8, in a
- * well-defined form, see sampleWeights); after every epoch the validation predictions are
+ * well-defined form; both in loss.ts); after every epoch the validation predictions are
  * backtested and training stops when the validation Sharpe ratio has not improved for `patience`
  * epochs, restoring the best weights ("sharp" early stopping). A checkpoint after every epoch
  * lets an interrupted run resume to the same final weights.
@@ -10,15 +10,16 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  SafetensorsError, Tensor, cat, keep, loadSafetensors, manualSeed, noGrad, optim, parseSafetensorsHeader, readSafetensorsFile, saveSafetensors,
+  SafetensorsError, Tensor, keep, loadSafetensors, manualSeed, noGrad, optim, parseSafetensorsHeader, readSafetensorsFile, saveSafetensors,
   scope, tensor,
 } from "../engine/index.js";
 import { DataError, Rng } from "../data/index.js";
-import { type FeaturePanel, type Sample, gatherImages } from "../features/index.js";
-import type { AlphaNet, ImageSpec } from "../models/index.js";
-import { type Projection, type ProjectionTensors, neutralizeTensor, projectionTensors, residualOf } from "../risk/index.js";
+import { type FeaturePanel, type ImageSpec, type Sample, gatherImages } from "../features/index.js";
+import type { AlphaNet } from "../models/index.js";
+import { type Projection, residualOf } from "../risk/index.js";
 import type { SampleSet } from "../dataset/index.js";
 import { pearson } from "../evaluate/index.js";
+import { type ProjectionTensors, batchLoss, projectionTensors } from "./loss.js";
 
 export interface TrainOptions {
   maxEpochs: number;
@@ -102,22 +103,6 @@ export interface TrainResult {
   seconds: number;
 }
 
-/**
- * Long-sample weights. The printed formula 3-8, w_i = y_i / sum(y), gives negative weights to
- * negative returns and explodes when the returns sum to about zero, so it cannot be used as is.
- * Here the weight rises linearly with the return's rank in its cross-section:
- * w_i = 1 + a (2 (rank_i - 1) / (n - 1) - 1), from 1 - a for the worst to 1 + a for the best,
- * mean 1: long samples count more, every weight stays positive and bounded.
- */
-export function sampleWeights(y: ArrayLike<number>, a: number): Float64Array {
-  const n = y.length;
-  const w = new Float64Array(n).fill(1);
-  if (n < 2 || a === 0) return w;
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => y[i] - y[j]);
-  order.forEach((i, r) => (w[i] = 1 + a * ((2 * r) / (n - 1) - 1)));
-  return w;
-}
-
 const gatherBuffers = new WeakMap<FeaturePanel, Float32Array<ArrayBuffer>>();
 
 /** Builds the model's input tensors for samples. */
@@ -154,7 +139,7 @@ export function predict(model: AlphaNet, data: Pick<TrainData, "specs" | "panels
 
 /**
  * Predictions of a sample set neutralised date by date, in float64: p - left (right p), the
- * projection the loss applies to a batch (neutralizeTensor).
+ * projection the loss applies to a batch (loss.ts's neutralizeTensor).
  */
 export function neutralizeByDate(pred: Float64Array, set: SampleSet, projections: Projection[]): Float64Array {
   const out = new Float64Array(pred.length);
@@ -387,26 +372,9 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
       scope(() => {
         const samples = groups.flatMap((g) => trainSet.samples.slice(g.from, g.to));
         const y = samples.map((s) => data.target[s.stock * D + s.date]);
-        const w = new Float64Array(samples.length);
-        let at = 0;
-        for (const g of groups) {
-          const n = g.to - g.from;
-          w.set(sampleWeights(y.slice(at, at + n), o.longWeight), at);
-          at += n;
-        }
         opt.zeroGrad();
         const pred = model.forward(imagesFor(data, samples));
-        let off = 0;
-        const parts = groups.map((g) => {
-          const n = g.to - g.from;
-          const seg = pred.narrow(0, off, n);
-          off += n;
-          return neutralizeTensor(seg, H.get(g.date)!);
-        });
-        const pn = parts.length === 1 ? parts[0] : cat(parts, 0);
-        const wt = tensor(Float32Array.from(w));
-        const diff = pn.sub(tensor(Float32Array.from(y)));
-        const loss = diff.square().mul(wt).sum().div(w.reduce((a, c) => a + c, 0));
+        const loss = batchLoss(pred, y, groups.map((g) => ({ n: g.to - g.from, projection: H.get(g.date)! })), o.longWeight);
         loss.backward();
         opt.step();
         lossSum += loss.item() * samples.length;

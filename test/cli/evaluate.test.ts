@@ -5,20 +5,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { syntheticMarket } from "../../src/data/index.js";
-import { alphanet } from "../helpers.js";
+import { alphanet, writeBars } from "../helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "alphanet-evaluate-"));
 const m = syntheticMarket({ seed: 2, stocks: 30, start: "2019-01-01", end: "2019-08-31", industries: 3, indexSize: 10, targetIC: 0.1, horizon: 10 });
 const p = m.panel, S = p.stocks.length, D = p.calendar.length;
-const bars = join(dir, "bars.csv");
-{
-  const f = p.fields, rows = ["date,code,open,high,low,close,volume,amount"];
-  for (let s = 0; s < S; s++) for (let d = 0; d < D; d++) {
-    const k = s * D + d;
-    if (Number.isFinite(f.close![k])) rows.push([p.calendar[d], p.stocks[s], f.open![k], f.high![k], f.low![k], f.close![k], f.volume![k], f.amount![k]].join(","));
-  }
-  writeFileSync(bars, rows.join("\n") + "\n");
-}
+const bars = writeBars(p, join(dir, "bars.csv"));
 /** A factor file in the other common forms (600000.SH codes, YYYYMMDD dates) with value(s, d) per cell. */
 function factorFile(name: string, value: (s: number, d: number) => string): string {
   const lines = ["date,code,factor"];

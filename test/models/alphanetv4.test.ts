@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DType, Tensor, loadModel, manualSeed, nn, noGrad, randn, rand, saveModel, tensor } from "../../src/engine/index.js";
-import { ALPHANET_V4_DEFAULTS, type AlphaNetV4, type AlphaNetV4Config, createModel } from "../../src/models/index.js";
+import { ALPHANET_V4_DEFAULTS, type AlphaNetV4, type AlphaNetV4Config, createModel, firstLayers, imageSpecs } from "../../src/models/index.js";
 import { normalizeFeatures } from "../../src/models/baselines.js";
-import { firstLayers, parameterSignificance } from "../../src/evaluate/index.js";
+import { parameterSignificance } from "../../src/evaluate/index.js";
 import { ConfigSchema, validateConfig } from "../../src/cli/config.js";
 import { modelSpecs } from "../../src/cli/pipeline.js";
 import { specOfManifest } from "../../src/cli/predict.js";
@@ -246,8 +246,17 @@ test("save and load: the weights keep their names, the manifest's spec rebuilds 
   assert.equal(specOfManifest({ kind: "v4", v4: { attention: false } as unknown as V4 }, old({ attention: "mean", positional: "none" })).v4!.attention, "mean");
   assert.equal(specOfManifest({ kind: "v4" }, old({ attention: "paper", positional: "learned" })).v4!.attention, "paper");
   assert.equal(specOfManifest({ kind: "v4" }, old({ attention: "paper", positional: "learned" })).v4!.positional, "learned");
-  // Parameter significance reads the same first layers as before.
-  const sig = parameterSignificance(m, [0, 1, 2, 3], firstLayers("v4", [5, 20]));
+  // Parameter significance reads the same first layers as before (the paths evaluate once hard-coded).
+  const names = (model: ReturnType<typeof createModel>, s: Parameters<typeof imageSpecs>[0]): [number, string[]][] =>
+    firstLayers(model, imageSpecs(s)).map((l) => [l.d, l.weights.map((w) => w.name)]);
+  const inProj = (i: number): string[] => [0, 1].map((j) => `aux.${i}.enc.${j}.self_attn.in_proj_weight`);
+  assert.deepEqual(names(m, spec), [[10, ["lstm.weight_ih_l0", "lstm.weight_ih_l0_reverse"]], [5, inProj(0)], [20, inProj(1)]]);
+  const oneWay = { kind: "v4" as const, v4: { seqLen: 6, bidirectional: false } };
+  assert.deepEqual(names(createModel(oneWay, 4), oneWay), [[10, ["lstm.weight_ih_l0"]], [5, inProj(0)], [20, inProj(1)]]);
+  assert.deepEqual(names(createModel({ kind: "v3" }, 4), { kind: "v3" }), [[10, ["gru10.weight_ih_l0"]], [5, ["gru5.weight_ih_l0"]]]);
+  assert.deepEqual(names(createModel({ kind: "v2" }, 4), { kind: "v2" }), [[10, ["lstm.weight_ih_l0"]]]);
+  assert.deepEqual(names(createModel({ kind: "v1" }, 4), { kind: "v1" }), []);
+  const sig = parameterSignificance([0, 1, 2, 3], firstLayers(m, imageSpecs(spec)));
   assert.equal(sig.features.length, 12);
   assert.ok(sig.features.every((f) => f.value > 0));
 });

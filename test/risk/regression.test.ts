@@ -1,24 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, SYNTHETIC_QUICK, syntheticMarket } from "../../src/data/index.js";
-import { crossSectionalRegression, dailyReturns, neutralizePanel, neutralizeTensor, projection, projectionMatrix, projectionTensors, solveSymmetric, styleExposures } from "../../src/risk/index.js";
-import { tensor } from "../../src/engine/index.js";
-import { industryIndex } from "../../src/dataset/index.js";
+import { Rng, SYNTHETIC_QUICK, industryIndex, syntheticMarket } from "../../src/data/index.js";
+import { crossSectionalRegression, dailyReturns, neutralizePanel, projectionMatrix, solveSymmetric, styleExposures } from "../../src/risk/index.js";
 import { pearson } from "../../src/evaluate/index.js";
-
-/** H y for an n x n row-major H, by a plain loop (the reference). */
-function applyMatrix(H: Float64Array, y: number[]): number[] {
-  const n = y.length;
-  return y.map((_, i) => y.reduce((s, yj, j) => s + H[i * n + j] * yj, 0));
-}
-
-function randomProblem(rng: Rng, n: number, I: number, K: number) {
-  const industry = Array.from({ length: n }, (_, i) => (i < I ? i : rng.int(I)));
-  const styles = Array.from({ length: K }, () => Array.from({ length: n }, () => rng.normal()));
-  const cap = Array.from({ length: n }, () => Math.exp(20 + rng.normal()));
-  const y = Array.from({ length: n }, () => 0.02 * rng.normal());
-  return { y, industry, industries: I, styles, cap };
-}
+import { applyMatrix, randomProblem } from "../helpers.js";
 
 /** Closed form: the normal equations with the constraint by substitution, in float64 by hand. */
 function closedForm(p: ReturnType<typeof randomProblem>): { f: number[]; resid: number[] } {
@@ -172,14 +157,4 @@ test("neutralizePanel: on every date the residual is orthogonal (weights sqrt ca
     if (usable < 3) undefinedExposure += usable;
   }
   assert.equal(noExposure, undefinedExposure);
-});
-
-test("the projection's two factors give the same neutralised batch as the n x n matrix, in the loss's tensors", () => {
-  const rng = new Rng(4);
-  const p = randomProblem(rng, 60, 5, 4);
-  const P = projection(p.industry, 5, p.styles, p.cap);
-  assert.equal(P.p, 5 + 4, "industries present and styles");
-  const Hy = applyMatrix(projectionMatrix(p.industry, 5, p.styles, p.cap), p.y);
-  const viaTensors = neutralizeTensor(tensor(Float32Array.from(p.y)), projectionTensors(P)).toArray() as Float32Array;
-  p.y.forEach((y, i) => assert.ok(Math.abs(viaTensors[i] - (y - Hy[i])) < 1e-6, `${i}: ${viaTensors[i]} vs ${y - Hy[i]}`));
 });

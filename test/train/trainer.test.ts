@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../../src/data/index.js";
 import { manualSeed } from "../../src/engine/index.js";
-import type { FeaturePanel, Sample } from "../../src/features/index.js";
-import { type AlphaNetV4, type ImageSpec, type ModelKind, createModel, imageSpecs } from "../../src/models/index.js";
+import type { FeaturePanel, ImageSpec, Sample } from "../../src/features/index.js";
+import { type AlphaNetV4, type ModelKind, createModel, imageSpecs } from "../../src/models/index.js";
 import type { SampleSet } from "../../src/dataset/index.js";
-import { type TrainData, type TrainResult, sampleWeights, trainModel } from "../../src/train/index.js";
+import { type TrainData, type TrainResult, trainModel } from "../../src/train/index.js";
 
 /** A tiny dataset: S stocks x D dates of K random features, the target a function of the last row. */
 function tinyData(kind: ModelKind, S = 24, D = 60, K = 6, seed = 1): TrainData {
@@ -48,12 +48,6 @@ function tinyData(kind: ModelKind, S = 24, D = 60, K = 6, seed = 1): TrainData {
       right: new Float64Array(samples.length).fill(1 / samples.length) }),
   };
 }
-
-test("sample weights are positive, mean 1 and rise with the return (formula 3-8, well defined)", () => {
-  const w = sampleWeights([0.03, -0.05, 0.01, 0.2, -0.01], 0.5);
-  assert.deepEqual(Array.from(w), [1.25, 0.5, 1, 1.5, 0.75]);
-  assert.ok(Math.abs(w.reduce((a, b) => a + b) / w.length - 1) < 1e-12);
-});
 
 test("a tiny dataset is overfitted to near-zero loss", () => {
   for (const kind of ["v1", "v4"] as ModelKind[]) {

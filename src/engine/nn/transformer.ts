@@ -149,7 +149,7 @@ export class TransformerEncoderLayer extends Module {
 
   fusedForward(x: Tensor): Tensor {
     const a = this.selfAttn;
-    return new Tensor(native.transformerEncoderLayerFwd(x.handle, a.embedDim, a.numHeads, a.inProjWeight.handle,
+    return new Tensor(native().transformerEncoderLayerFwd(x.handle, a.embedDim, a.numHeads, a.inProjWeight.handle,
       a.inProjBias.handle, a.outProj.weight.handle, a.outProj.bias!.handle, this.activation === "gelu", this.normFirst,
       this.norm1.eps, this.norm1.weight.handle, this.norm1.bias.handle, this.norm2.weight.handle, this.norm2.bias.handle,
       this.linear1.weight.handle, this.linear1.bias!.handle, this.linear2.weight.handle, this.linear2.bias!.handle));

@@ -1,0 +1,110 @@
+/**
+ * One rolling window's inputs and outcome: the data and options every window shares, the cache of
+ * feature panels and selections, and what a window's training returns. Apart from rolling.ts so
+ * that the ridge row (ridge.ts), a window trainer of its own, shares them without importing rolling.
+ */
+import type { Panel } from "../data/index.js";
+import {
+  type FeaturePanel, type FeatureStore, type SpearmanSelection, readFeaturePanel, spearmanSelect,
+} from "../features/index.js";
+import type { StyleExposures } from "../risk/index.js";
+import type { Labels, RollingWindow } from "../dataset/index.js";
+import type { Significance } from "../evaluate/index.js";
+import type { EpochLog, TrainOptions } from "./trainer.js";
+
+export interface PipelineData {
+  panel: Panel;
+  store: FeatureStore;
+  styles: StyleExposures;
+  labels: Labels;
+  /** Each stock's industry as an index into `names` (data's industryIndex of the panel). */
+  industries: { index: Int32Array; names: string[] };
+}
+
+export interface RollingOptions {
+  sampleStep: number;
+  /**
+   * Training samples on every date, each epoch taking every sampleStep-th date from a different
+   * offset (so successive epochs see different dates), instead of the same every-sampleStep-th dates.
+   */
+  rotateDates?: boolean;
+  minListingDays: number;
+  spearmanThreshold: number;
+  train: Partial<TrainOptions>;
+  /**
+   * After early stopping has chosen the epoch count on the validation tail, train a fresh model
+   * (same seed and settings) on train + validation for that many epochs and predict with it: the
+   * model then has seen the data up to the purge gap before the test window.
+   */
+  refit?: boolean;
+  /** Where each window's model is saved (weights, feature selection, settings). */
+  outDir?: string;
+  /**
+   * Seeds per window (default 1): seed k (0-based) trains exactly as a run with seed train.seed + k,
+   * its model and checkpoint in a `seed-<k>` folder inside the window's (k = 0: the window's own).
+   */
+  seeds?: number;
+  onWindow?: (w: RollingWindow, i: number, n: number, seed: number) => void;
+}
+
+export interface WindowResult {
+  window: string;
+  selection: { kept: number; names: string[]; dropped: { name: string; by: string; rho: number }[] } | null;
+  samples: { train: number; valid: number; test: number; excluded: Record<string, number> };
+  /** The early-stopping run: its epochs and the epoch it chose (best validation Sharpe). */
+  log: EpochLog[];
+  bestEpoch: number;
+  /** Training time, the refit's included. */
+  seconds: number;
+  /**
+   * With refit: the model that predicted the test window, trained on `train` (first and last
+   * sample date) for bestEpoch + 1 epochs on `samples` samples, in `seconds`.
+   */
+  refit?: { epochs: number; samples: number; seconds: number; train: [string, string] };
+  /** The ridge row: the penalty chosen on the validation tail (its log has one entry per penalty tried). */
+  penalty?: number;
+  /** V4: the attention weights over the T steps (oldest first), averaged over test samples. */
+  attention?: number[];
+}
+
+/**
+ * Feature panels are read once per (window d, columns) and shared across windows and models; so is
+ * each window's Spearman selection, which depends on the window and not on the model.
+ */
+export class PanelCache {
+  readonly #cache = new Map<string, FeaturePanel>();
+  readonly #selections = new Map<string, SpearmanSelection>();
+  constructor(readonly store: FeatureStore) {}
+  get(d: number, columns?: number[]): FeaturePanel {
+    const key = `${d}:${columns ? columns.join(",") : "all"}`;
+    let p = this.#cache.get(key);
+    if (!p) {
+      p = readFeaturePanel(this.store, d, columns);
+      this.#cache.set(key, p);
+    }
+    return p;
+  }
+  /** Drops cached panels with column subsets (the full ones stay). */
+  trim(): void {
+    for (const k of [...this.#cache.keys()]) if (!k.endsWith(":all")) this.#cache.delete(k);
+  }
+  /** Spearman dropout on a window's training span, over the d = 10 panel. */
+  selection(calendar: string[], w: RollingWindow, seed: number, threshold: number): SpearmanSelection {
+    const key = `${w.train.from}:${w.train.to}:${seed}:${threshold}`;
+    let sel = this.#selections.get(key);
+    if (!sel) this.#selections.set(key, (sel = spearmanSelect(this.get(10), calendar, { from: w.train.from, to: w.train.to, seed, threshold })));
+    return sel;
+  }
+}
+
+/** One window's training, as the rolling loop (or a worker process) returns it. */
+export interface WindowOutcome {
+  result: WindowResult;
+  /** The window's out-of-sample predictions: factor cells (stock * D + date) and their values. */
+  cells: Int32Array;
+  values: Float64Array;
+  /** The feature columns the model read. */
+  columns: number[];
+  /** Parameter significance of the window's model (figure 5-2), where the model has first layers to read. */
+  significance: Significance | null;
+}
