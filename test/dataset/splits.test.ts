@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, SYNTHETIC_QUICK, syntheticMarket } from "../../src/data/index.js";
 import { PAPER_SCHEDULE, forwardReturns, labelEnd, labelStart, refitRange, rollingWindows } from "../../src/dataset/index.js";
-import { DEFAULT_SCHEDULE } from "../../src/cli/config.js";
 
 function weekdays(from: string, to: string): string[] {
   const out: string[] = [];
@@ -108,8 +107,4 @@ test("labels: vwap t+1 to t+1+h; none past the data; none entered on a suspended
     assert.equal(p.flags.is_suspended![k + 1], 0);
   }
   assert.ok(missing.past_the_data > 0 && missing.not_tradable_at_entry > 0);
-});
-
-test("the command line's default schedule is the paper's", () => {
-  assert.deepEqual(DEFAULT_SCHEDULE, PAPER_SCHEDULE);
 });
