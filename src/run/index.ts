@@ -27,12 +27,16 @@ export async function run(cfg: Config, opts: { log?: (s: string) => void; progre
   const t0 = Date.now();
   mkdirSync(cfg.out, { recursive: true });
 
+  // bars -> Panel -> feature store -> styles, industries, labels, schedule (data/, features/, risk/, dataset/)
   const prepared = await prepareRun(cfg, log, bar("features"));
+  // the models, each trained per rolling window into a factor (models/, train/)
   const specs = modelSpecs(cfg);
   checkResumes(cfg, prepared, specs);
   clearResults(cfg.out);
   const trained = await trainModels(cfg, prepared, specs, { log, bar });
+  // IC, quintiles, index enhancement (evaluate/)
   const evaluations = await evaluateRun(cfg, prepared, trained, log);
+  // metrics.json, CSVs, the report (report/)
   const metrics = runMetrics(cfg, prepared, evaluations, (Date.now() - t0) / 1000);
   await writeOutputs(cfg.out, prepared, evaluations, metrics, log);
   return { metrics, evaluations: evaluations.models, outDir: cfg.out };
