@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { ROOT } from "./helpers.js";
 
 /** Each stage's level, low to high; stages of one level may import each other. */
-const LEVEL: Record<string, number> = { engine: 0, data: 0, features: 1, risk: 1, models: 1, dataset: 2, evaluate: 3, train: 4, report: 5, cli: 6 };
+const LEVEL: Record<string, number> = { engine: 0, data: 0, features: 1, risk: 1, models: 1, dataset: 2, evaluate: 3, train: 4, report: 5, run: 6, cli: 7 };
 /** Pure TypeScript: importing them must not load libtorch (test/engine/lazy-load.test.ts runs them). */
 const PURE = ["data", "risk", "dataset", "evaluate", "report", "features"];
 const TENSORS = ["engine", "models", "train"];

@@ -7,11 +7,11 @@
  * The file is sniffed and its records counted as a bar file's are (source.ts): the count gives each
  * record its physical line, and the rows DuckDB returns must equal it.
  */
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Panel } from "./panel.js";
 import { normalizeCode } from "./presets.js";
 import { DataError } from "./quality.js";
-import { csvExpr, dateExpr, ident, q, rows as all } from "./read.js";
+import { csvExpr, dateExpr, ident, openDuckDB, q, rows as all } from "./read.js";
 import { type CsvSource, type Encoding, MISSING_TOKENS, countLines, lineOfRecord, releaseSource, sniffSource } from "./source.js";
 
 export interface FactorOptions {
@@ -106,7 +106,7 @@ async function readSniffed(path: string, file: CsvSource, panel: Panel, o: Facto
   if (rowsIn === 0) throw new DataError(path, "no data rows after the header");
   const lineOf = (rec: number): number => lineOfRecord(counted, rec);
 
-  const db = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const db = await openDuckDB();
   const con = await db.connect();
   try {
     const src = csvExpr(file, file.names.map(() => "VARCHAR"), { nullPadding: true });

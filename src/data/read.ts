@@ -4,7 +4,7 @@
  * DataError naming the file, line and column. The Panel is built from these rows in load.ts.
  */
 import { existsSync } from "node:fs";
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { Market } from "./panel.js";
 import { PRESETS, SOURCE_COLUMNS, type SourceColumn, marketOfCodes, normalizeCode } from "./presets.js";
 import { DataError, type QualityReport, newQualityReport } from "./quality.js";
@@ -40,6 +40,16 @@ export const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
  * DuckDB's CSV reader over a sniffed file, every column typed as given (no sniffing by DuckDB);
  * `nullTokens`: the NA tokens read as NULL; `nullPadding`: a short row's missing fields as NULL.
  */
+/**
+ * An in-memory DuckDB. The binding is imported here, on first use, not when the data stage is
+ * imported: its native library costs a quarter of a second that commands reading no table (help,
+ * configuration, `evaluate` before its file) should not pay.
+ */
+export async function openDuckDB(): Promise<DuckDBInstance> {
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  return DuckDBInstance.create(":memory:", { threads: "2" });
+}
+
 export function csvExpr(src: CsvSource, types: string[], o: { nullTokens?: boolean; nullPadding?: boolean } = {}): string {
   const delim = src.delimiter === "\t" ? "'\\t'" : q(src.delimiter);
   const columns = src.names.map((n, i) => `${q(n)}: '${types[i]}'`).join(", ");
@@ -343,7 +353,7 @@ async function describeSource(con: DuckDBConnection, src: SourceFile, mode: "typ
  * parse. Lines in errors count data records from line 2; the caller maps them to the file's lines.
  */
 export async function readSource(src: SourceFile, o: LoadOptions, mode: "typed" | "text"): Promise<SourceRows> {
-  const db = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const db = await openDuckDB();
   const con = await db.connect();
   try {
     // Instants become dates in the market's zone, named explicitly: never the machine's zone.

@@ -22,7 +22,7 @@ export interface ReportModel {
   neutral?: { ic: number; rankIc: number; styleExposure: Record<string, number>; label?: string };
   trainSeconds: number;
   rolling?: {
-    windows: { window: string; log: { epoch: number; loss: number; valid_ic: number; valid_sharpe: number }[];
+    windows: { window: string; log: { epoch: number; loss: number; validIc: number; validSharpe: number }[];
       selection: { kept: number; names: string[]; dropped: { name: string; by: string; rho: number }[] } | null;
       /** V4: attention weights over the T steps, oldest first, averaged over the window's test samples. */
       attention?: number[] }[];
@@ -176,7 +176,7 @@ export function renderReport(r: ReportInput): string {
     for (const w of m.rolling?.windows ?? []) {
       if (!w.log.length) continue;
       s.push(lineChart(`${m.name} ${w.window}: loss and validation IC by epoch`, w.log.map((e) => `epoch ${e.epoch}`),
-        [{ name: "train loss", y: w.log.map((e) => e.loss) }, { name: "valid IC x 10", y: w.log.map((e) => e.valid_ic * 10) }], { height: 160, width: 420 }));
+        [{ name: "train loss", y: w.log.map((e) => e.loss) }, { name: "valid IC x 10", y: w.log.map((e) => e.validIc * 10) }], { height: 160, width: 420 }));
     }
   }
   // Where V4's pooling looks: a signal in the latest features needs weight on the last steps.

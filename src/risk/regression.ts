@@ -5,7 +5,6 @@
  * market). Robust to empty industries (left out, return 0), collinear exposures (ridge fallback)
  * and small cross-sections (styles dropped first, then industries, with a warning).
  */
-import { type StyleExposures, solveSymmetric } from "./styles.js";
 
 export interface CrossSection {
   /** Returns (or predictions) to explain, length n. */
@@ -152,9 +151,9 @@ export function projection(industry: ArrayLike<number>, industries: number, styl
 /**
  * The projection of one date's cross-section of `stocks` (indices into the [stocks x dates] arrays):
  * their industries, their style exposures on that date (a missing one as 0) and their caps, the
- * neutralisation the loss applies (formula 3-3).
+ * neutralisation the loss applies (formula 3-3). `styles`: the StyleExposures (its values and caps).
  */
-export function projectionAt(styles: StyleExposures, industry: { index: Int32Array; names: string[] }, D: number, date: number,
+export function projectionAt(styles: { values: Float64Array[]; cap: Float64Array }, industry: { index: Int32Array; names: string[] }, D: number, date: number,
   stocks: ArrayLike<number>): Projection {
   const ss = Array.from(stocks);
   return projection(ss.map((s) => industry.index[s]), industry.names.length,
@@ -186,4 +185,40 @@ export function projectionMatrix(industry: ArrayLike<number>, industries: number
     H[i * n + j] = s;
   }
   return H;
+}
+
+/** Solves A x = b for a symmetric positive semi-definite A (Gaussian elimination, ridge fallback). */
+export function solveSymmetric(Ain: Float64Array, bin: Float64Array, n: number): Float64Array {
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(Ain[i * n + i]));
+  for (const ridge of [0, 1e-12, 1e-9, 1e-6]) {
+    const A = Float64Array.from(Ain);
+    const b = Float64Array.from(bin);
+    for (let i = 0; i < n; i++) A[i * n + i] += ridge * (scale || 1);
+    let ok = true;
+    for (let c = 0; c < n && ok; c++) {
+      let piv = c;
+      for (let r = c + 1; r < n; r++) if (Math.abs(A[r * n + c]) > Math.abs(A[piv * n + c])) piv = r;
+      if (Math.abs(A[piv * n + c]) <= 1e-13 * (scale || 1)) { ok = false; break; }
+      if (piv !== c) {
+        for (let j = 0; j < n; j++) [A[c * n + j], A[piv * n + j]] = [A[piv * n + j], A[c * n + j]];
+        [b[c], b[piv]] = [b[piv], b[c]];
+      }
+      for (let r = c + 1; r < n; r++) {
+        const f = A[r * n + c] / A[c * n + c];
+        if (f === 0) continue;
+        for (let j = c; j < n; j++) A[r * n + j] -= f * A[c * n + j];
+        b[r] -= f * b[c];
+      }
+    }
+    if (!ok) continue;
+    const x = new Float64Array(n);
+    for (let r = n - 1; r >= 0; r--) {
+      let s = b[r];
+      for (let j = r + 1; j < n; j++) s -= A[r * n + j] * x[j];
+      x[r] = s / A[r * n + r];
+    }
+    if (x.every(Number.isFinite)) return x;
+  }
+  return new Float64Array(n);
 }

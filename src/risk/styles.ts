@@ -15,6 +15,7 @@
  * equal-weighted standard deviation 1. Everything at date t uses data up to t only.
  */
 import { type Panel, field } from "../data/index.js";
+import { solveSymmetric } from "./regression.js";
 
 export const STYLE_NAMES = ["beta", "momentum", "size", "residual_volatility", "liquidity", "non_linear_size"] as const;
 export type StyleName = (typeof STYLE_NAMES)[number];
@@ -142,42 +143,6 @@ export function orthogonalize(y: Float64Array, on: Float64Array[], cap: Float64A
       y[k] -= fit;
     }
   }
-}
-
-/** Solves A x = b for a symmetric positive semi-definite A (Gaussian elimination, ridge fallback). */
-export function solveSymmetric(Ain: Float64Array, bin: Float64Array, n: number): Float64Array {
-  let scale = 0;
-  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(Ain[i * n + i]));
-  for (const ridge of [0, 1e-12, 1e-9, 1e-6]) {
-    const A = Float64Array.from(Ain);
-    const b = Float64Array.from(bin);
-    for (let i = 0; i < n; i++) A[i * n + i] += ridge * (scale || 1);
-    let ok = true;
-    for (let c = 0; c < n && ok; c++) {
-      let piv = c;
-      for (let r = c + 1; r < n; r++) if (Math.abs(A[r * n + c]) > Math.abs(A[piv * n + c])) piv = r;
-      if (Math.abs(A[piv * n + c]) <= 1e-13 * (scale || 1)) { ok = false; break; }
-      if (piv !== c) {
-        for (let j = 0; j < n; j++) [A[c * n + j], A[piv * n + j]] = [A[piv * n + j], A[c * n + j]];
-        [b[c], b[piv]] = [b[piv], b[c]];
-      }
-      for (let r = c + 1; r < n; r++) {
-        const f = A[r * n + c] / A[c * n + c];
-        if (f === 0) continue;
-        for (let j = c; j < n; j++) A[r * n + j] -= f * A[c * n + j];
-        b[r] -= f * b[c];
-      }
-    }
-    if (!ok) continue;
-    const x = new Float64Array(n);
-    for (let r = n - 1; r >= 0; r--) {
-      let s = b[r];
-      for (let j = r + 1; j < n; j++) s -= A[r * n + j] * x[j];
-      x[r] = s / A[r * n + r];
-    }
-    if (x.every(Number.isFinite)) return x;
-  }
-  return new Float64Array(n);
 }
 
 /** The raw CNE5 descriptors, before winsorising, standardising and orthogonalising. */

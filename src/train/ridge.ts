@@ -10,7 +10,8 @@ import { type RollingWindow, type SampleSet, buildSamples } from "../dataset/ind
 import { imageSpecs } from "../models/index.js";
 import { projectionAt, residualOf } from "../risk/index.js";
 import type { PanelCache, PipelineData, RollingOptions, WindowOutcome } from "./window.js";
-import { type EpochLog, validationScore } from "./trainer.js";
+import type { EpochLog } from "./options.js";
+import { validationScore } from "./trainer.js";
 
 /** Penalties tried, as multiples of the mean diagonal of X'X / n (features are standardised: about 1). */
 export const RIDGE_PENALTIES = [0.01, 0.1, 1, 10, 100];
@@ -108,7 +109,7 @@ export function ridgeWindow(data: PipelineData, w: RollingWindow, cache: PanelCa
   const { panel } = data;
   const D = panel.calendar.length;
   const specs = imageSpecs({ kind: "v4" }); // the samples V4 may take
-  const sel = cache.selection(panel.calendar, w, o.train.seed ?? 0, o.spearmanThreshold);
+  const sel = cache.selection(panel.calendar, w, o.seed ?? 0, o.spearmanThreshold);
   const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, sel.kept)]));
   const p10 = panels.get(10)!;
   const K = p10.columns.length;
@@ -126,7 +127,7 @@ export function ridgeWindow(data: PipelineData, w: RollingWindow, cache: PanelCa
     const beta = ridgeSolve(XtX, Xty, train.samples.length, K, lambda);
     const score = validationScore(predictRows(va.X, beta, valid.samples.length, K), valid, data.labels.standardized,
       data.labels.raw, D, data.labels.horizon);
-    log.push({ epoch: log.length, loss: NaN, valid_ic: score.ic, valid_sharpe: score.sharpe, lr: 0, seconds: 0 });
+    log.push({ epoch: log.length, loss: NaN, validIc: score.ic, validSharpe: score.sharpe, lr: 0, seconds: 0 });
     if (score.sharpe > best.sharpe) best = { lambda, sharpe: score.sharpe, beta };
   }
   const te = design(test, p10.values, K, D, data.labels.standardized, null);

@@ -11,10 +11,12 @@ import type { Panel } from "../data/index.js";
 import { AlphaNetV4, type ModelSpec, createModel, firstLayers, imageSpecs } from "../models/index.js";
 import { type Projection, projectionAt } from "../risk/index.js";
 import { type RollingWindow, type SampleSet, buildSamples, refitRange, windowDates } from "../dataset/index.js";
-import { type TrainOptions, checkpointMade, imagesFor, predict, resumableCheckpoint, trainModel } from "./trainer.js";
+import type { TrainOptions } from "./options.js";
+import { imagesFor, predict, trainModel } from "./trainer.js";
+import { checkpointMade, resumableCheckpoint } from "./checkpoint.js";
 import { ridgeWindow } from "./ridge.js";
 import { type Significance, parameterSignificance } from "../evaluate/index.js";
-import type { PanelCache, PipelineData, RollingOptions, WindowOutcome, WindowResult } from "./window.js";
+import type { PanelCache, PipelineData, RollingOptions, WindowOutcome, WindowResult, WindowTask } from "./window.js";
 
 export interface RollingResult {
   name: string;
@@ -46,7 +48,7 @@ export const seedCount = (spec: ModelSpec, o: Pick<RollingOptions, "seeds">): nu
 export const seedFolder = (dir: string, k: number): string => (k > 0 ? join(dir, `seed-${k}`) : dir);
 
 /** The options of seed k: the training seed moved by k. */
-const withSeed = (o: RollingOptions, k: number): RollingOptions => (k > 0 ? { ...o, train: { ...o.train, seed: (o.train.seed ?? 0) + k } } : o);
+const withSeed = (o: RollingOptions, k: number): RollingOptions => (k > 0 ? { ...o, seed: (o.seed ?? 0) + k } : o);
 
 const dataHashes = new WeakMap<Panel, string>();
 
@@ -71,9 +73,6 @@ export function dataHash(p: Panel): string {
   return h;
 }
 
-/** Each epoch's dates: every sampleStep-th, from a rotating offset, or the same fixed ones. */
-const dateStrideOf = (o: RollingOptions): number => ((o.rotateDates ?? false) ? o.sampleStep : 1);
-
 /**
  * What a window's checkpoint is made from, besides the trainer's own settings and the feature
  * selection (a function of these): the data, the model, its window's dates, the features, the samples.
@@ -91,13 +90,13 @@ function checkpointRecord(name: string, spec: ModelSpec, data: PipelineData, w: 
  * from this run's data and settings (and be whole), or a DataError names it and says what changed.
  */
 export function checkResume(name: string, spec: ModelSpec, data: PipelineData, windows: RollingWindow[], o: RollingOptions): void {
-  if (!o.outDir || !o.train.resume) return;
+  if (!o.outDir || !o.resume) return;
   for (let k = 0; k < seedCount(spec, o); k++) {
     const ok = withSeed(o, k);
     windows.forEach((w, i) => {
       const dir = seedFolder(join(o.outDir!, "checkpoints", name, String(i)), k);
       const record = checkpointRecord(name, spec, data, w, ok);
-      const made = checkpointMade({ ...ok.train, dateStride: dateStrideOf(ok), record });
+      const made = checkpointMade({ ...ok, record });
       const st = resumableCheckpoint(dir, made);
       // A refit is continued only after its finished early-stopping run (trainWindow), which fixes its epochs.
       const finished = st && (st.done || st.epoch >= (made.train as TrainOptions).maxEpochs);
@@ -111,7 +110,7 @@ const refitEpochs = (bestEpoch: number): number => Math.max(1, bestEpoch + 1);
 
 /** The refit's training options: the early-stopping run's settings, its epoch count, the last epoch's weights kept. */
 function refitOptions(o: RollingOptions, bestEpoch: number): Partial<TrainOptions> {
-  return { ...o.train, dateStride: dateStrideOf(o), maxEpochs: refitEpochs(bestEpoch), keepLast: true };
+  return { ...o, maxEpochs: refitEpochs(bestEpoch), keepLast: true };
 }
 
 /** What a refit's checkpoint is made from: its window's record, marked as the refit, and its own settings. */
@@ -121,13 +120,12 @@ const refitMade = (o: RollingOptions, record: Record<string, unknown>, bestEpoch
 const NO_SAMPLES: SampleSet = { samples: [], dates: [], excluded: {} };
 
 /**
- * Trains one window with seed k (seed train.seed + k): Spearman selection on its training span,
+ * Trains one window with seed k (seed o.seed + k): Spearman selection on its training span,
  * samples, training from the seed, out-of-sample predictions; saves the model when `outDir` is set.
  * Windows and seeds share nothing but the read-only data and cache, so they may run in any order or
  * in separate processes.
  */
-export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w: RollingWindow, i: number, cache: PanelCache,
-  options: RollingOptions, k = 0): WindowOutcome {
+export function trainWindow({ name, spec, data, cache, window: w, index: i, seed: k = 0, options }: WindowTask): WindowOutcome {
   if (spec.kind === "ridge") return ridgeWindow(data, w, cache, options);
   const o = withSeed(options, k);
   const { panel } = data;
@@ -137,7 +135,7 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
     projectionAt(data.styles, data.industries, D, date, samples.map((s) => s.stock));
   const featureNames = data.store.meta.names["10"];
   const useSpearman = spec.v4?.useSpearman ?? true;
-  const sel = useSpearman ? cache.selection(panel.calendar, w, o.train.seed ?? 0, o.spearmanThreshold) : null;
+  const sel = useSpearman ? cache.selection(panel.calendar, w, o.seed ?? 0, o.spearmanThreshold) : null;
   const cols = sel ? sel.kept : undefined;
   const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, cols)]));
   const K = panels.get(specs[0].d)!.columns.length;
@@ -154,12 +152,12 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
   };
   const checkpointDir = o.outDir ? seedFolder(join(o.outDir, "checkpoints", name, String(i)), k) : undefined;
   const record = o.outDir ? { ...checkpointRecord(name, spec, data, w, o), selection: cols ?? null } : undefined;
-  manualSeed(o.train.seed ?? 0);
+  manualSeed(o.seed ?? 0);
   let model = createModel(spec, K);
   let epochsRun = 0;
   const r = trainModel(model, trainData, {
-    ...o.train, dateStride: dateStrideOf(o), checkpointDir, record,
-    onEpoch: (e) => (epochsRun++, o.train.onEpoch?.(e)),
+    ...o, checkpointDir, record,
+    onEpoch: (e) => (epochsRun++, o.onEpoch?.(e)),
   });
   let refit: WindowResult["refit"];
   if (o.refit) {
@@ -171,9 +169,9 @@ export function trainWindow(name: string, spec: ModelSpec, data: PipelineData, w
     const dir = checkpointDir && join(checkpointDir, "refit");
     // Its checkpoint is continued only when the early-stopping run had finished before this call
     // (that run fixes the refit's epochs); after a fresh one, an old refit is another run's.
-    const resume = (o.train.resume ?? false) && epochsRun === 0;
+    const resume = (o.resume ?? false) && epochsRun === 0;
     if (dir && !resume) rmSync(dir, { recursive: true, force: true });
-    manualSeed(o.train.seed ?? 0);
+    manualSeed(o.seed ?? 0);
     model = createModel(spec, K);
     const rr = trainModel(model, { ...trainData, train: all, valid: NO_SAMPLES }, {
       ...refitOptions(o, r.bestEpoch), onEpoch: undefined, resume, checkpointDir: dir,
@@ -250,7 +248,7 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
   o: RollingOptions): RollingResult {
   const outcomes = Array.from({ length: seedCount(spec, o) }, (_, k) => windows.map((w, i) => {
     o.onWindow?.(w, i, windows.length, k);
-    return trainWindow(name, spec, data, w, i, cache, o, k);
+    return trainWindow({ name, spec, data, cache, window: w, index: i, seed: k, options: o });
   }));
-  return assembleSeeds(name, spec, data.panel.stocks.length * data.panel.calendar.length, outcomes, o.train.seed ?? 0);
+  return assembleSeeds(name, spec, data.panel.stocks.length * data.panel.calendar.length, outcomes, o.seed ?? 0);
 }

@@ -7,78 +7,17 @@
  * epochs, restoring the best weights ("sharp" early stopping). A checkpoint after every epoch
  * lets an interrupted run resume to the same final weights.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  SafetensorsError, Tensor, keep, loadSafetensors, manualSeed, noGrad, optim, parseSafetensorsHeader, readSafetensorsFile, saveSafetensors,
-  scope, tensor,
-} from "../engine/index.js";
-import { DataError, Rng } from "../data/index.js";
+import { Tensor, cat, keep, loadSafetensors, manualSeed, noGrad, optim, scope, tensor } from "../engine/index.js";
+import { Rng } from "../data/index.js";
 import { type FeaturePanel, type ImageSpec, type Sample, gatherImages } from "../features/index.js";
 import type { AlphaNet } from "../models/index.js";
 import { type Projection, residualOf } from "../risk/index.js";
 import type { SampleSet } from "../dataset/index.js";
 import { pearson } from "../evaluate/index.js";
 import { type ProjectionTensors, batchLoss, projectionTensors } from "./loss.js";
-
-export interface TrainOptions {
-  maxEpochs: number;
-  patience: number;
-  lrStart: number;
-  lrEnd: number;
-  /** Epochs over which the learning rate decays from lrStart to lrEnd (the paper: 90). */
-  lrEpochs: number;
-  /** Whole dates are put together until a batch holds at least this many samples. */
-  minBatch: number;
-  seed: number;
-  /** Strength of the long-sample weights, 0 (plain MSE) to <1. */
-  longWeight: number;
-  weightDecay: number;
-  /**
-   * Each epoch trains on every dateStride-th training date, from offset (epoch mod dateStride):
-   * successive epochs see different dates at the cost of one. 1: every date, every epoch.
-   */
-  dateStride: number;
-  /**
-   * The prediction early stopping reads: raw, the network's output; neutral, its residual after each
-   * date's neutralisation (the loss's projection, TrainData.projection), the factor the loss trains.
-   */
-  factor?: "raw" | "neutral";
-  /**
-   * Where checkpoints go; with `resume`, an existing checkpoint is continued, but only one made
-   * with the same training settings and `record`: any difference stops with a DataError saying what changed.
-   */
-  checkpointDir?: string;
-  resume?: boolean;
-  /**
-   * Train exactly maxEpochs epochs and keep the last epoch's weights: no early stopping and no
-   * restore of the best validation epoch (the refit, whose training data holds the validation tail;
-   * its validation set may be empty, and then the log's validation scores are NaN).
-   */
-  keepLast?: boolean;
-  /** What else the checkpoint is made from (the rolling trainer's: data hash, window, model, features), as JSON. */
-  record?: Record<string, unknown>;
-  /** Called after each epoch with its log entry. */
-  onEpoch?: (e: EpochLog) => void;
-  /** Progress (batches done, batches in all, seconds so far) for a progress bar. */
-  onProgress?: (done: number, total: number) => void;
-  /** For tests: stop (throw) after this many batches, as a crash would. */
-  crashAfterBatches?: number;
-}
-
-export const DEFAULT_TRAIN: TrainOptions = {
-  maxEpochs: 90, patience: 10, lrStart: 1e-3, lrEnd: 1e-7, lrEpochs: 90, minBatch: 256, seed: 0, longWeight: 0.5,
-  weightDecay: 0, dateStride: 1,
-};
-
-export interface EpochLog {
-  epoch: number;
-  loss: number;
-  valid_ic: number;
-  valid_sharpe: number;
-  lr: number;
-  seconds: number;
-}
+import { DEFAULT_TRAIN, type EpochLog, type TrainOptions, dateStrideOf } from "./options.js";
+import { type CheckpointState, checkpointMade, resumableCheckpoint, saveCheckpoint } from "./checkpoint.js";
 
 export interface TrainData {
   specs: ImageSpec[];
@@ -199,127 +138,6 @@ function batchesOf(set: SampleSet, minBatch: number, rng: Rng): SampleSet["dates
   return out;
 }
 
-interface CheckpointState {
-  epoch: number;
-  bestEpoch: number;
-  bestSharpe: number;
-  log: EpochLog[];
-  step: number;
-  lr: number;
-  stale: number;
-  done: boolean;
-  /** What the checkpoint was made from (checkpointMade): a resume must match it. */
-  made?: Record<string, unknown>;
-}
-
-/** The settings that shape training: all recorded in a checkpoint. */
-const TRAIN_SETTINGS = ["maxEpochs", "patience", "lrStart", "lrEnd", "lrEpochs", "minBatch", "seed", "longWeight", "weightDecay",
-  "dateStride"] as const;
-
-/**
- * What a checkpoint records it was made from: the caller's record and every training setting, as JSON.
- * The factor early stopping reads is recorded when it is the neutral one (so checkpoints of raw runs
- * read as before, and a resume never mixes the two).
- */
-export function checkpointMade(options: Partial<TrainOptions>): Record<string, unknown> {
-  const o = { ...DEFAULT_TRAIN, ...options };
-  const train: Record<string, unknown> = Object.fromEntries(TRAIN_SETTINGS.map((k) => [k, o[k]]));
-  if (o.factor === "neutral") train.factor = "neutral";
-  // keepLast is recorded only when set, so checkpoints made before it existed still resume.
-  if (o.keepLast) train.keepLast = true;
-  return JSON.parse(JSON.stringify({ ...o.record, train }));
-}
-
-/** Leaves of a JSON value by dotted path, each as JSON text. */
-function leaves(x: unknown, path: string, out: Map<string, string>): Map<string, string> {
-  if (x && typeof x === "object" && !Array.isArray(x)) {
-    for (const [k, v] of Object.entries(x)) leaves(v, path ? `${path}.${k}` : k, out);
-  } else if (x !== undefined) {
-    out.set(path, JSON.stringify(x));
-  }
-  return out;
-}
-
-/** A setting's name as the configuration spells it. */
-const settingName = (path: string): string =>
-  path === "train.seed" ? "seed" : path === "train.factor" ? "factor" : path === "spec.kind" ? "model kind" : path.replace(/^spec\.v4\./, "v4.").replace(/^features\.settings\./, "features.");
-
-/**
- * What differs between a checkpoint's record and this run's, in words (null: nothing). Only the
- * top-level keys this run's record has are compared (a pre-flight check knows no feature selection yet).
- */
-export function checkpointChanges(saved: Record<string, unknown>, current: Record<string, unknown>): string | null {
-  const changes: string[] = [];
-  for (const key of Object.keys(current)) {
-    const [a, b] = [leaves(saved[key], key, new Map()), leaves(current[key], key, new Map())];
-    if ([...new Set([...a.keys(), ...b.keys()])].every((k) => a.get(k) === b.get(k))) continue;
-    if (key === "data") {
-      changes.push(`made with other data (data hash ${saved.data}, this run's ${current.data})`);
-    } else if (key === "window") {
-      const w = (x: unknown): string => {
-        const d = x as Record<string, [string, string]> | undefined;
-        return d?.test && d.train && d.valid
-          ? `tests ${d.test.join("..")} after training on ${d.train.join("..")} (validated on ${d.valid.join("..")})` : "none";
-      };
-      changes.push(`made for the window that ${w(saved.window)}, this run's ${w(current.window)}`);
-    } else {
-      for (const k of new Set([...a.keys(), ...b.keys()])) {
-        if (a.get(k) === b.get(k)) continue;
-        const name = settingName(k);
-        // A raw run records no factor (checkpointMade).
-        const unset = k === "train.factor" ? '"raw"' : "unset";
-        changes.push(`made with ${name} ${a.get(k) ?? unset}, this run has ${name} ${b.get(k) ?? unset}`);
-      }
-    }
-  }
-  return changes.length ? changes.join("; ") : null;
-}
-
-const CHECKPOINT_FILES = ["model.safetensors", "best.safetensors", "optimizer.safetensors"];
-
-/**
- * The checkpoint in `dir` that a resumed run may continue: null when there is none; its state when
- * it is whole and was made from `current` (checkpointMade); else a DataError naming the file or
- * the folder and what is wrong or what changed.
- */
-export function resumableCheckpoint(dir: string, current: Record<string, unknown>): CheckpointState | null {
-  const statePath = join(dir, "state.json");
-  if (!existsSync(statePath)) return null;
-  const fix = "remove --resume to train it afresh, or use another --out";
-  let st: CheckpointState;
-  try {
-    st = JSON.parse(readFileSync(statePath, "utf8")) as CheckpointState;
-  } catch (e) {
-    throw new DataError(statePath, `a damaged checkpoint (${(e as Error).message.replace(/\s+/g, " ")}); ${fix}`);
-  }
-  if (!st || typeof st !== "object" || typeof st.epoch !== "number" || !Array.isArray(st.log))
-    throw new DataError(statePath, `a damaged checkpoint (no epoch or log); ${fix}`);
-  if (!st.made || typeof st.made !== "object")
-    throw new DataError(dir, `a checkpoint that does not record the data and settings it was made from (an earlier alphanet); ${fix}`);
-  const changes = checkpointChanges(st.made, current);
-  if (changes) throw new DataError(dir, `${changes}; ${fix}`);
-  for (const f of CHECKPOINT_FILES) {
-    try {
-      parseSafetensorsHeader(readSafetensorsFile(join(dir, f)), join(dir, f));
-    } catch (e) {
-      if (e instanceof SafetensorsError) throw new DataError(e.file, `a damaged checkpoint: ${e.reason}; ${fix}`);
-      throw e;
-    }
-  }
-  return st;
-}
-
-function saveCheckpoint(dir: string, model: AlphaNet, opt: optim.Adam, best: Map<string, Tensor>, st: CheckpointState): void {
-  mkdirSync(dir, { recursive: true });
-  saveSafetensors(join(dir, "model.safetensors"), model.stateDict());
-  saveSafetensors(join(dir, "best.safetensors"), best);
-  const o = opt.stateDict();
-  saveSafetensors(join(dir, "optimizer.safetensors"), o.tensors);
-  const tmp = join(dir, `state.json.tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify({ ...st, step: o.step, lr: o.lr }));
-  renameSync(tmp, join(dir, "state.json"));
-}
-
 export function trainModel(model: AlphaNet, data: TrainData, options: Partial<TrainOptions> = {}): TrainResult {
   const o = { ...DEFAULT_TRAIN, ...options };
   const t0 = process.hrtime.bigint();
@@ -350,7 +168,8 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
       H.set(g.date, { left: keep(P.left), right: keep(P.right) });
     }
   };
-  if (o.dateStride === 1) projectionsFor(data.train);
+  const stride = dateStrideOf(o);
+  if (stride === 1) projectionsFor(data.train);
   // Early stopping on the neutralised factor: the validation dates' projections, made once.
   const validProjections = o.factor === "neutral"
     ? data.valid.dates.map((g) => data.projection(g.date, data.valid.samples.slice(g.from, g.to))) : undefined;
@@ -363,8 +182,8 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     const rng = new Rng(o.seed * 1000 + epoch + 1);
     opt.lr = schedule.lr(epoch);
     model.train();
-    const trainSet = o.dateStride === 1 ? data.train : everyNthDate(data.train, o.dateStride, epoch % o.dateStride);
-    if (o.dateStride > 1) projectionsFor(trainSet);
+    const trainSet = stride === 1 ? data.train : everyNthDate(data.train, stride, epoch % stride);
+    if (stride > 1) projectionsFor(trainSet);
     const batches = batchesOf(trainSet, o.minBatch, rng);
     let lossSum = 0;
     let samplesSeen = 0;
@@ -388,7 +207,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
       ? { ic: NaN, sharpe: NaN }
       : validationScore(predict(model, data, data.valid.samples), data.valid, data.target, data.forward, D, data.horizon, validProjections);
     const entry: EpochLog = {
-      epoch, loss: lossSum / Math.max(1, samplesSeen), valid_ic: score.ic, valid_sharpe: score.sharpe,
+      epoch, loss: lossSum / Math.max(1, samplesSeen), validIc: score.ic, validSharpe: score.sharpe,
       lr: opt.lr, seconds: Number(process.hrtime.bigint() - e0) / 1e9,
     };
     st.log.push(entry);

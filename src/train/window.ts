@@ -10,7 +10,8 @@ import {
 import type { StyleExposures } from "../risk/index.js";
 import type { Labels, RollingWindow } from "../dataset/index.js";
 import type { Significance } from "../evaluate/index.js";
-import type { EpochLog, TrainOptions } from "./trainer.js";
+import type { EpochLog, TrainOptions } from "./options.js";
+import type { ModelSpec } from "../models/index.js";
 
 export interface PipelineData {
   panel: Panel;
@@ -21,16 +22,16 @@ export interface PipelineData {
   industries: { index: Int32Array; names: string[] };
 }
 
-export interface RollingOptions {
+/**
+ * The one value the rolling trainer takes: the trainer's settings (each window's trainModel reads
+ * them as they are) and the rolling loop's own. With rotateDates the samples are built on every
+ * date and each epoch takes every sampleStep-th date from a different offset; without, the samples
+ * are built every sampleStep-th date and each epoch sees them all.
+ */
+export interface RollingOptions extends Partial<TrainOptions> {
   sampleStep: number;
-  /**
-   * Training samples on every date, each epoch taking every sampleStep-th date from a different
-   * offset (so successive epochs see different dates), instead of the same every-sampleStep-th dates.
-   */
-  rotateDates?: boolean;
   minListingDays: number;
   spearmanThreshold: number;
-  train: Partial<TrainOptions>;
   /**
    * After early stopping has chosen the epoch count on the validation tail, train a fresh model
    * (same seed and settings) on train + validation for that many epochs and predict with it: the
@@ -40,7 +41,7 @@ export interface RollingOptions {
   /** Where each window's model is saved (weights, feature selection, settings). */
   outDir?: string;
   /**
-   * Seeds per window (default 1): seed k (0-based) trains exactly as a run with seed train.seed + k,
+   * Seeds per window (default 1): seed k (0-based) trains exactly as a run with seed seed + k,
    * its model and checkpoint in a `seed-<k>` folder inside the window's (k = 0: the window's own).
    */
   seeds?: number;
@@ -108,3 +109,19 @@ export interface WindowOutcome {
   /** Parameter significance of the window's model (figure 5-2), where the model has first layers to read. */
   significance: Significance | null;
 }
+
+/** One (model, window, seed) to train: what trainWindow reads. */
+export interface WindowTask {
+  /** The model's name (its folders under checkpoints/ and models/). */
+  name: string;
+  spec: ModelSpec;
+  data: PipelineData;
+  cache: PanelCache;
+  window: RollingWindow;
+  /** The window's index in the schedule (its folder). */
+  index: number;
+  /** The seed's index k (seed o.seed + k; default 0). */
+  seed?: number;
+  options: RollingOptions;
+}
+

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Config, merge, validateConfig } from "../../src/cli/config.js";
-import { type RunResult, prepareRun, rollingOptions, runPipeline } from "../../src/cli/pipeline.js";
+import { type Config, merge, validateConfig } from "../../src/run/config.js";
+import { type RunResult, prepareRun, rollingOptions, run } from "../../src/run/index.js";
 import { encodeSafetensors, manualSeed } from "../../src/engine/index.js";
 import { createModel, imageSpecs } from "../../src/models/index.js";
 import { PanelCache, trainWindow } from "../../src/train/index.js";
@@ -29,7 +29,7 @@ const quiet = { log: (): void => {}, progress: false };
 
 /** The uninterrupted run, trained once for the tests that need its saved model or its factor. */
 let whole: Promise<RunResult> | undefined;
-const wholeRun = (): Promise<RunResult> => (whole ??= runPipeline(config({ out: join(DIR, "whole") }), quiet));
+const wholeRun = (): Promise<RunResult> => (whole ??= run(config({ out: join(DIR, "whole") }), quiet));
 
 /** The last stderr line of a command that must stop with exit 2, checked to be one `alphanet:` line without a stack trace. */
 function stops(args: string[]): string {
@@ -169,13 +169,13 @@ test("--resume continues only the run that made the checkpoints: other data, see
       if (epochsDone === 1 && b === 2) throw new Error("interrupted");
     },
   });
-  assert.throws(() => trainWindow("v1", { kind: "v1" }, prepared, prepared.windows[0], 0, new PanelCache(prepared.store), o), /interrupted/);
+  assert.throws(() => trainWindow({ name: "v1", spec: { kind: "v1" }, data: prepared, cache: new PanelCache(prepared.store), window: prepared.windows[0], index: 0, options: o }), /interrupted/);
   const ckpt = join(out, "checkpoints", "v1", "0");
   const state = readFileSync(join(ckpt, "state.json"), "utf8");
   assert.equal(JSON.parse(state).epoch, 1);
 
   const mismatch = async (over: Record<string, unknown>, want: RegExp): Promise<void> => {
-    await assert.rejects(runPipeline(config({ out, resume: true, ...over }), quiet), (e: Error) => {
+    await assert.rejects(run(config({ out, resume: true, ...over }), quiet), (e: Error) => {
       assert.equal(e.name, "DataError");
       assert.match(e.message, want);
       assert.ok(e.message.startsWith(`${ckpt}: `) && e.message.endsWith("remove --resume to train it afresh, or use another --out"), e.message);
@@ -192,7 +192,7 @@ test("--resume continues only the run that made the checkpoints: other data, see
   await mismatch({ features: { ...BASE.features, spearmanThreshold: 0.7 } }, /: made with features\.spearmanThreshold 0\.8, this run has features\.spearmanThreshold 0\.7;/);
 
   // Unchanged: it resumes, and ends where the uninterrupted run did.
-  const resumed = await runPipeline(config({ out, resume: true }), quiet);
+  const resumed = await run(config({ out, resume: true }), quiet);
   const [a, b] = [reference, resumed].map((r) => r.evaluations[0].rolling!);
   assert.ok(a.factor.some(Number.isFinite));
   assert.deepEqual(b.factor, a.factor, "the factor, cell for cell");
@@ -210,6 +210,6 @@ test("--resume continues only the run that made the checkpoints: other data, see
   // A damaged checkpoint file is named, not read.
   const model = join(ckpt, "model.safetensors");
   writeFileSync(model, readFileSync(model).subarray(0, 64));
-  await assert.rejects(runPipeline(config({ out, resume: true }), quiet),
+  await assert.rejects(run(config({ out, resume: true }), quiet),
     new RegExp(`${model.replace(/\./g, "\\.")}: a damaged checkpoint: the header length \\d+ runs past the end of the file`));
 });

@@ -12,10 +12,10 @@ import { DType, Tensor, loadModel, manualSeed, nn, noGrad, randn, rand, saveMode
 import { ALPHANET_V4_DEFAULTS, type AlphaNetV4, type AlphaNetV4Config, createModel, firstLayers, imageSpecs } from "../../src/models/index.js";
 import { normalizeFeatures } from "../../src/models/baselines.js";
 import { parameterSignificance } from "../../src/evaluate/index.js";
-import { ConfigSchema, validateConfig } from "../../src/cli/config.js";
-import { modelSpecs } from "../../src/cli/pipeline.js";
-import { specOfManifest } from "../../src/cli/predict.js";
-import { peerNetworkArgs } from "../../src/cli/bench.js";
+import { ConfigSchema, validateConfig } from "../../src/run/config.js";
+import { modelSpecs } from "../../src/run/index.js";
+import { specOfManifest } from "../../src/run/predict.js";
+import { peerNetworkArgs } from "../../src/run/bench.js";
 import { SHARED, assertClose } from "../helpers.js";
 
 type V4 = Partial<Omit<AlphaNetV4Config, "features">>;

@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEMO_PRESETS, merge, validateConfig } from "../../src/cli/config.js";
-import { runPipeline } from "../../src/cli/pipeline.js";
+import { DEMO_PRESETS, merge, validateConfig } from "../../src/run/config.js";
+import { run } from "../../src/run/index.js";
 
 test("V4 reaches 0.6 of the oracle's IC and beats V1 and V3 out of sample; its neutralised factor has near-zero style exposure", { timeout: 900_000 }, async (t) => {
   const out = mkdtempSync(join(tmpdir(), "alphanet-quality-"));
   const cfg = validateConfig(merge({ out }, DEMO_PRESETS.quick));
-  const r = await runPipeline(cfg, { log: () => {}, progress: false });
+  const r = await run(cfg, { log: () => {}, progress: false });
   const models = r.metrics.models as Record<string, { ic_mean: number; style_exposure: Record<string, number>;
     neutralised: { ic_mean: number; style_exposure: Record<string, number> } }>;
   const oracle = (r.metrics.oracle as { ic_mean: number }).ic_mean;

@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Config, merge, validateConfig } from "../../src/cli/config.js";
-import { type PreparedRun, prepareRun, rollingOptions } from "../../src/cli/pipeline.js";
+import { type Config, merge, validateConfig } from "../../src/run/config.js";
+import { type PreparedRun, prepareRun, rollingOptions } from "../../src/run/index.js";
 import { buildSamples, labelEnd, windowDates } from "../../src/dataset/index.js";
 import { type Tensor, keep, loadModel, manualSeed } from "../../src/engine/index.js";
 import { createModel, imageSpecs } from "../../src/models/index.js";
 import { projection as projectionOf } from "../../src/risk/index.js";
-import { PanelCache, type RollingOptions, checkResume, predict, trainModel, trainWindow } from "../../src/train/index.js";
+import { PanelCache, type RollingOptions, checkResume, checkpointMade, predict, trainModel, trainWindow } from "../../src/train/index.js";
 import { alphanet } from "../helpers.js";
 
 const DIR = mkdtempSync(join(tmpdir(), "alphanet-refit-"));
@@ -37,7 +37,7 @@ function directRefit(p: PreparedRun, cache: PanelCache, o: RollingOptions, epoch
   const D = panel.calendar.length;
   const spec = { kind: "v1" as const };
   const specs = imageSpecs(spec);
-  const seed = o.train.seed!;
+  const seed = o.seed!;
   const cols = cache.selection(panel.calendar, w, seed, o.spearmanThreshold).kept;
   const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, cols)]));
   const mk = (from: number, to: number, step: number, requireLabel: boolean) =>
@@ -56,7 +56,7 @@ function directRefit(p: PreparedRun, cache: PanelCache, o: RollingOptions, epoch
     specs, panels, train, valid: { samples: [], dates: [], excluded: {} }, target: p.labels.standardized, forward: p.labels.raw,
     horizon: p.labels.horizon, D, projection,
   }, {
-    ...o.train, maxEpochs: epochs, patience: 1000,
+    ...o, maxEpochs: epochs, patience: 1000,
     // The last epoch's weights, taken before trainModel restores its "best" epoch.
     onEpoch: (e) => {
       if (e.epoch === epochs - 1) last = new Map([...model.stateDict()].map(([k, v]) => [k, keep(v.clone())]));
@@ -71,11 +71,11 @@ test("the refit predicts as a model trained directly on train + validation for b
   const cache = new PanelCache(p.store);
   const w = p.windows[0];
   const cfg = config({ out: join(DIR, "prepared") });
-  const plain = trainWindow("v1", { kind: "v1" }, p, w, 0, cache, rollingOptions(cfg));
+  const plain = trainWindow({ name: "v1", spec: { kind: "v1" }, data: p, cache, window: w, index: 0, options: rollingOptions(cfg) });
   const o = rollingOptions(config({ out: join(DIR, "prepared"), train: { ...BASE.train, refit: true } }));
   assert.equal(o.refit, true);
-  const refit = trainWindow("v1", { kind: "v1" }, p, w, 0, cache, { ...o, outDir: undefined });
-  const again = trainWindow("v1", { kind: "v1" }, p, w, 0, cache, { ...o, outDir: undefined });
+  const refit = trainWindow({ name: "v1", spec: { kind: "v1" }, data: p, cache, window: w, index: 0, options: { ...o, outDir: undefined } });
+  const again = trainWindow({ name: "v1", spec: { kind: "v1" }, data: p, cache, window: w, index: 0, options: { ...o, outDir: undefined } });
 
   // The early-stopping run is the same with and without the refit, and both record it.
   const strip = (log: { seconds: number }[]) => log.map(({ seconds: _s, ...e }) => e);
@@ -105,7 +105,7 @@ test("with refit, the saved model is the refit's and says so; a resume continues
   const out = join(DIR, "saved");
   const cfg = config({ out, train: { ...BASE.train, refit: true } });
   const o = rollingOptions(cfg);
-  const first = trainWindow("v1", { kind: "v1" }, p, p.windows[0], 0, cache, o);
+  const first = trainWindow({ name: "v1", spec: { kind: "v1" }, data: p, cache, window: p.windows[0], index: 0, options: o });
   const ckpt = join(out, "checkpoints", "v1", "0");
   assert.ok(existsSync(join(ckpt, "refit", "state.json")), "the refit has its own checkpoint folder");
 
@@ -123,7 +123,7 @@ test("with refit, the saved model is the refit's and says so; a resume continues
   assert.deepEqual(predict(model, { specs, panels }, samples), first.values);
 
   // Resumed with nothing left to train: both checkpoints are continued, the same predictions.
-  const resumed = trainWindow("v1", { kind: "v1" }, p, p.windows[0], 0, cache, rollingOptions(config({ out, resume: true, train: { ...BASE.train, refit: true } })));
+  const resumed = trainWindow({ name: "v1", spec: { kind: "v1" }, data: p, cache, window: p.windows[0], index: 0, options: rollingOptions(config({ out, resume: true, train: { ...BASE.train, refit: true } })) });
   assert.deepEqual(resumed.values, first.values);
   assert.deepEqual(resumed.result.refit!.epochs, first.result.refit!.epochs);
 
@@ -147,9 +147,9 @@ test("with refit, the saved model is the refit's and says so; a resume continues
       if (epochs === first.result.log.length) throw new Error("interrupted");
     },
   });
-  assert.throws(() => trainWindow("v1", { kind: "v1" }, p, p.windows[0], 0, cache, interrupted), /interrupted/);
+  assert.throws(() => trainWindow({ name: "v1", spec: { kind: "v1" }, data: p, cache, window: p.windows[0], index: 0, options: interrupted }), /interrupted/);
   assert.ok(!existsSync(join(ckpt, "refit")), "the other run's refit checkpoint is gone");
-  const after = trainWindow("v1", { kind: "v1" }, p, p.windows[0], 0, cache, resume);
+  const after = trainWindow({ name: "v1", spec: { kind: "v1" }, data: p, cache, window: p.windows[0], index: 0, options: resume });
   assert.deepEqual(after.values, first.values);
   // Without refit the refit's folder is not this run's concern.
   checkResume("v1", { kind: "v1" }, p, p.windows, rollingOptions(config({ out, resume: true })));
@@ -163,7 +163,8 @@ test("with refit, the saved model is the refit's and says so; a resume continues
 test("--valid-days and --refit reach the configuration: bad values stop with the key; a run records the refit in metrics.json", { timeout: 600_000 }, async () => {
   const cfg = validateConfig(merge(BASE, { train: { refit: true } }));
   assert.equal(cfg.schedule.validDays, 30);
-  assert.deepEqual([rollingOptions(cfg).refit, "refit" in rollingOptions(cfg).train], [true, false]);
+  // A rolling setting: not one of the trainer's that a checkpoint records.
+  assert.deepEqual([rollingOptions(cfg).refit, "refit" in (checkpointMade(rollingOptions(cfg)).train as object)], [true, false]);
   assert.equal(validateConfig({}).train.refit, false);
   assert.equal(validateConfig({}).schedule.validDays, undefined, "the default tail: 20% of the training span, at least 40");
   for (const [args, want] of [

@@ -8,7 +8,7 @@ import { manualSeed } from "../../src/engine/index.js";
 import type { FeaturePanel, ImageSpec, Sample } from "../../src/features/index.js";
 import { type AlphaNetV4, type ModelKind, createModel, imageSpecs } from "../../src/models/index.js";
 import type { SampleSet } from "../../src/dataset/index.js";
-import { type TrainData, type TrainResult, trainModel } from "../../src/train/index.js";
+import { type TrainData, type TrainResult, checkpointMade, trainModel } from "../../src/train/index.js";
 
 /** A tiny dataset: S stocks x D dates of K random features, the target a function of the last row. */
 function tinyData(kind: ModelKind, S = 24, D = 60, K = 6, seed = 1): TrainData {
@@ -124,13 +124,20 @@ test("a checkpoint made with other settings or another record is not continued: 
   assert.equal(readFileSync(join(dir, "state.json"), "utf8"), state, "a refused checkpoint is left as it was");
   // Unchanged: the finished checkpoint is continued (nothing left to train) and gives the same log.
   assert.deepEqual(train({ resume: true }).log, first.log);
+  // The saved names stay: the epochs' date stride is train.dateStride (sampleStep with rotateDates, else 1), and a
+  // checkpoint written before the log's fields were camelCase (valid_ic, valid_sharpe) resumes to the same log.
+  const saved = JSON.parse(state) as { made: { train: Record<string, unknown> }; log: Record<string, number>[] };
+  assert.equal(saved.made.train.dateStride, 1);
+  assert.equal((checkpointMade({ sampleStep: 3, rotateDates: true }).train as { dateStride: number }).dateStride, 3);
+  writeFileSync(join(dir, "state.json"), JSON.stringify({ ...saved, log: saved.log.map(({ validIc, validSharpe, ...e }) => ({ ...e, valid_ic: validIc, valid_sharpe: validSharpe })) }));
+  assert.deepEqual(train({ resume: true }).log, first.log);
   writeFileSync(join(dir, "state.json"), state.slice(0, 40));
   stopped({}, new RegExp(`^${join(dir, "state.json")}: a damaged checkpoint \\(`));
   writeFileSync(join(dir, "state.json"), JSON.stringify({ ...JSON.parse(state), made: undefined }));
   stopped({}, /: a checkpoint that does not record the data and settings it was made from/);
 });
 
-test("dateStride: epoch e trains on the dates at positions e, e + n, ... (mod n): n epochs cover every date once", () => {
+test("rotateDates: epoch e trains on the dates at positions e, e + n, ... (mod n = sampleStep): n epochs cover every date once", () => {
   const data = tinyData("v1");
   const dates = data.train.dates.map((g) => g.date);
   const seen: number[][] = [];
@@ -139,7 +146,7 @@ test("dateStride: epoch e trains on the dates at positions e, e + n, ... (mod n)
   data.projection = (d, samples) => (current.push(d), projection(d, samples));
   manualSeed(0);
   const r = trainModel(createModel({ kind: "v1" }, 6), data, {
-    maxEpochs: 3, patience: 100, minBatch: 24, seed: 0, dateStride: 3, onEpoch: () => (seen.push(current), (current = [])),
+    maxEpochs: 3, patience: 100, minBatch: 24, seed: 0, sampleStep: 3, rotateDates: true, onEpoch: () => (seen.push(current), (current = [])),
   });
   assert.equal(r.log.length, 3);
   seen.forEach((used, e) => assert.deepEqual(used, dates.filter((_, i) => i % 3 === e), `epoch ${e}`));
@@ -288,7 +295,7 @@ test("training with factor: neutral stops early on the neutralised validation pr
     const { r, raw, neutral } = run(factor);
     best.push(r.bestEpoch);
     const want = factor === "neutral" ? neutral : raw;
-    r.log.forEach((e, i) => assert.ok(Math.abs(e.valid_sharpe - want[i]) < 1e-6, `${factor}, epoch ${i}: ${e.valid_sharpe} vs ${want[i]}`));
+    r.log.forEach((e, i) => assert.ok(Math.abs(e.validSharpe - want[i]) < 1e-6, `${factor}, epoch ${i}: ${e.validSharpe} vs ${want[i]}`));
     assert.ok(raw.some((v, i) => Math.abs(v - neutral[i]) > 1e-3), `the two factors score differently: ${raw} / ${neutral}`);
     assert.equal(r.bestEpoch, argmax(want), `${factor}: raw ${raw.map((v) => v.toFixed(3))}, neutral ${neutral.map((v) => v.toFixed(3))}`);
   }
@@ -342,7 +349,7 @@ test("keepLast (the refit): exactly maxEpochs epochs, no early stopping, the las
     return { w: weights(model), r };
   })();
   assert.deepEqual(noValid.w, empty.w, "validation does not touch training");
-  assert.ok(noValid.r.log.every((e) => Number.isNaN(e.valid_ic) && Number.isNaN(e.valid_sharpe)));
+  assert.ok(noValid.r.log.every((e) => Number.isNaN(e.validIc) && Number.isNaN(e.validSharpe)));
   const dir = mkdtempSync(join(tmpdir(), "alphanet-ckpt-"));
   // 5 batches an epoch: crash in the middle of epoch 3.
   assert.throws(() => run({ keepLast: true, checkpointDir: dir, crashAfterBatches: 13 }), /simulated crash/);

@@ -5,8 +5,8 @@
 import { setNumThreads } from "../engine/index.js";
 import { PanelCache, trainWindow } from "../train/index.js";
 import type { WorkerReply, WorkerRequest } from "./jobs.js";
-import { type PreparedRun, prepareRun, rollingOptions } from "./pipeline.js";
-import type { Config } from "./config.js";
+import { type PreparedRun, prepareRun } from "./prepare.js";
+import { type Config, rollingOptions } from "./config.js";
 
 let cfg: Config | undefined;
 let prepared: PreparedRun | undefined;
@@ -22,8 +22,8 @@ async function handle(m: WorkerRequest): Promise<void> {
     return reply({ type: "ready" });
   }
   const { name, spec, window, seed } = m;
-  const outcome = trainWindow(name, spec, prepared!, prepared!.windows[window], window, cache!,
-    rollingOptions(cfg!, { onEpoch: (entry) => reply({ type: "epoch", name, window, seed, entry }), onProgress: stopIfOrphaned }), seed);
+  const outcome = trainWindow({ name, spec, data: prepared!, cache: cache!, window: prepared!.windows[window], index: window, seed,
+    options: rollingOptions(cfg!, { onEpoch: (entry) => reply({ type: "epoch", name, window, seed, entry }), onProgress: stopIfOrphaned }) });
   reply({ type: "done", name, window, seed, outcome });
 }
 

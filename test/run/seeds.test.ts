@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { validateConfig } from "../../src/cli/config.js";
-import { prepareRun, rollingOptions, runPipeline } from "../../src/cli/pipeline.js";
+import { validateConfig } from "../../src/run/config.js";
+import { prepareRun, rollingOptions, run } from "../../src/run/index.js";
 import { icTest } from "../../src/evaluate/index.js";
 import { neutralizePanel } from "../../src/risk/index.js";
 import { PanelCache, checkResume, runRolling } from "../../src/train/index.js";
@@ -22,15 +22,15 @@ type Spread = { mean: number; std: number; min: number; max: number };
 const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 
 test("seeds: 2 trains each seed as its own run would, the factor is their mean, each seed's IC is reported; in process and in 2 workers alike", { timeout: 900_000 }, async () => {
-  const run = async (extra: object): Promise<{ out: string; r: Awaited<ReturnType<typeof runPipeline>>; lines: string[] }> => {
+  const runWith = async (extra: object): Promise<{ out: string; r: Awaited<ReturnType<typeof run>>; lines: string[] }> => {
     const out = mkdtempSync(join(tmpdir(), "alphanet-seeds-"));
     const lines: string[] = [];
-    const r = await runPipeline(validateConfig({ ...BASE, ...extra, out }), { log: (s) => lines.push(s), progress: false });
+    const r = await run(validateConfig({ ...BASE, ...extra, out }), { log: (s) => lines.push(s), progress: false });
     return { out, r, lines };
   };
-  const inProcess = await run({ seeds: 2 });
-  const workers = await run({ seeds: 2, jobs: 2 });
-  const single = await run({});
+  const inProcess = await runWith({ seeds: 2 });
+  const workers = await runWith({ seeds: 2, jobs: 2 });
+  const single = await runWith({});
 
   // Each seed independently: the rolling trainer with seed 2, then seed 3, nothing shared.
   const cfg = validateConfig({ ...BASE, out: mkdtempSync(join(tmpdir(), "alphanet-seeds-ref-")) });
@@ -96,7 +96,7 @@ test("seeds: 2 trains each seed as its own run would, the factor is their mean, 
 
 test("factor: neutral makes the neutralised prediction the model's row (tables and metrics), with the raw one beside it", { timeout: 600_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), "alphanet-neutral-"));
-  const r = await runPipeline(validateConfig({ ...BASE, factor: "neutral", references: false, out }), { log: () => {}, progress: false });
+  const r = await run(validateConfig({ ...BASE, factor: "neutral", references: false, out }), { log: () => {}, progress: false });
   const ev = r.evaluations.find((e) => e.name === "v1")!;
   const cfg = validateConfig({ ...BASE, out });
   const { panel, labels, styles, industries } = await prepareRun(cfg, () => {});

@@ -4,7 +4,7 @@
  * The folder is checked whole (the manifest, the weights, and that the weights are the model the
  * manifest describes) before the data is loaded: a broken model stops in a second, not after the load.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { DType, SafetensorsError, type Tensor, decodeSafetensors, readSafetensorsFile } from "../engine/index.js";
@@ -13,9 +13,8 @@ import { type AlphaNet, type ModelSpec, createModel, imageSpecs } from "../model
 import { buildSamples } from "../dataset/index.js";
 import { DataError } from "../data/index.js";
 import { predict } from "../train/index.js";
-import type { Config } from "./config.js";
+import { type Config, UsageError } from "./config.js";
 import { loadData } from "./data.js";
-import { UsageError } from "./config.js";
 
 const count = z.number().int().min(0);
 const fraction = z.number().min(0).lt(1);
@@ -155,4 +154,13 @@ export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date
   model.dispose();
   return set.samples.map((s, i) => ({ date: panel.calendar[s.date], code: panel.stocks[s.stock], score: scores[i] }))
     .sort((a, b) => b.score - a.score);
+}
+
+/** `alphanet predict`: the latest date's scores, best first, in OUT/scores.csv. */
+export async function writeLatestScores(modelDir: string, cfg: Config): Promise<{ scored: number; date: string | null; file: string }> {
+  const rows = await scoreLatest(modelDir, cfg);
+  mkdirSync(cfg.out, { recursive: true });
+  const file = join(cfg.out, "scores.csv");
+  writeFileSync(file, "date,code,score\n" + rows.map((r) => `${r.date},${r.code},${r.score}`).join("\n") + "\n");
+  return { scored: rows.length, date: rows[0]?.date ?? null, file };
 }

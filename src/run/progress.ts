@@ -3,7 +3,7 @@ import type { EpochLog } from "../train/index.js";
 
 /** One epoch's log line. */
 export const epochLine = (e: EpochLog): string =>
-  `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, valid IC ${e.valid_ic.toFixed(4)}, valid Sharpe ${e.valid_sharpe.toFixed(2)}, lr ${e.lr.toExponential(2)}, ${e.seconds.toFixed(1)} s`;
+  `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, valid IC ${e.validIc.toFixed(4)}, valid Sharpe ${e.validSharpe.toFixed(2)}, lr ${e.lr.toExponential(2)}, ${e.seconds.toFixed(1)} s`;
 
 export interface Progress {
   update(done: number, total: number): void;

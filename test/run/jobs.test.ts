@@ -8,8 +8,8 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { validateConfig } from "../../src/cli/config.js";
-import { runPipeline } from "../../src/cli/pipeline.js";
+import { validateConfig } from "../../src/run/config.js";
+import { run } from "../../src/run/index.js";
 import { ROOT, alphanet } from "../helpers.js";
 
 const BASE = {
@@ -23,7 +23,7 @@ test("two worker processes train the same windows to the same factor as one proc
   for (const jobs of [1, 2]) {
     const out = mkdtempSync(join(tmpdir(), `alphanet-jobs${jobs}-`));
     const lines: string[] = [];
-    const r = await runPipeline(validateConfig({ ...BASE, jobs, out }), { log: (s) => lines.push(s), progress: false });
+    const r = await run(validateConfig({ ...BASE, jobs, out }), { log: (s) => lines.push(s), progress: false });
     runs.push({ r, out, lines });
   }
   const [one, two] = runs;

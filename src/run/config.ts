@@ -1,14 +1,21 @@
 /**
  * The run configuration: one object drives a run (a YAML or JSON file, then command-line flags on
- * top). Validated with zod in strict mode, so that a typo in a key is an error that names it.
+ * top). Validated with zod in strict mode, so that a typo in a key is an error that names it. Each
+ * default is the owning stage's own constant (DEFAULT_TRAIN, DEFAULT_ENHANCE, PAPER_SCHEDULE,
+ * ALPHANET_V4_DEFAULTS, DEFAULT_FEATURE_SETTINGS), written once, there.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-// The splits alone: the dataset stage's index also loads DuckDB (through data), a quarter of a
-// second before the command line is even parsed.
-import { PAPER_SCHEDULE } from "../dataset/splits.js";
+import { PAPER_SCHEDULE } from "../dataset/index.js";
+import { DEFAULT_FEATURE_SETTINGS } from "../features/index.js";
+import { ALPHANET_V4_DEFAULTS } from "../models/index.js";
+import { DEFAULT_TRAIN, type RollingOptions, type TrainOptions } from "../train/index.js";
+import { DEFAULT_ENHANCE, PAPER_COSTS, REALISTIC_COSTS, type Costs } from "../evaluate/index.js";
+
+const T = DEFAULT_TRAIN;
+const E = DEFAULT_ENHANCE;
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
 const costs = z.union([z.enum(["paper", "realistic"]), z.object({ commission: z.number().min(0), stampDuty: z.number().min(0) }).strict()]);
@@ -50,52 +57,52 @@ export const ConfigSchema = z.object({
     /** Width of the Transformers' feed-forward layer; 0: 4K. */
     transformerFeedforward: z.number().int().min(0),
   }).strict().partial().extend({
-    // Written into every V4 spec (and so into each saved model's manifest), the defaults equal to
-    // the model's (ALPHANET_V4_DEFAULTS, which a test checks): a saved model says how it was built.
+    // Written into every V4 spec (and so into each saved model's manifest), the defaults the
+    // model's (ALPHANET_V4_DEFAULTS): a saved model says how it was built.
     /** Attention scores: the paper's (each step against the final state, figure 2-9) or from h_t alone. */
-    attention: z.enum(["paper", "self"]).default("paper"),
+    attention: z.enum(["paper", "self"]).default(ALPHANET_V4_DEFAULTS.attention as "paper" | "self"),
     /**
      * Positional information in the Transformer branches. Sinusoidal by evidence on the quick market
      * (V4's IC, seeds 0-2, paper attention): none 0.088/0.033/-0.012, sinusoidal 0.100/0.045/-0.007,
      * learned 0.082/0.044/0.007; sinusoidal beat none on 5 of 6 (seed, attention) pairs, learned
      * moved with the seed either way. All within the seeds' spread: measure again at larger sizes.
      */
-    positional: z.enum(["none", "sinusoidal", "learned"]).default("sinusoidal"),
+    positional: z.enum(["none", "sinusoidal", "learned"]).default(ALPHANET_V4_DEFAULTS.positional),
   }).default({}),
   schedule: z.object({
     trainStart: isoDate,
     testStart: isoDate,
     testEnd: isoDate,
-    retrainMonths: z.number().int().min(1).max(60).default(6),
+    retrainMonths: z.number().int().min(1).max(60).default(PAPER_SCHEDULE.retrainMonths),
     /** The validation tail in trading days (default: 20% of the training span, at least 40). */
     validDays: z.number().int().min(10).optional(),
   }).strict().default(PAPER_SCHEDULE),
   horizon: z.number().int().min(1).max(60).default(10),
-  sampleStep: z.number().int().min(1).max(60).default(5),
+  sampleStep: z.number().int().min(1).max(60).default(T.sampleStep),
   /**
    * Each epoch trains on every sampleStep-th date from the next offset, so successive epochs see
    * different dates at the cost of one (false: the same dates every epoch). On the default demo
    * market V4's 2019 IC rose from 0.045 to 0.063 at equal cost (with fixed dates it memorised them);
    * on the quick market it read 0.077 against 0.098, within the noise of its 24 test dates.
    */
-  rotateDates: z.boolean().default(false),
+  rotateDates: z.boolean().default(T.rotateDates),
   minListingDays: z.number().int().min(0).default(60),
   features: z.object({
-    windows: z.array(z.number().int().min(2).max(60)).default([2, 5, 10, 20]),
-    standardize: z.boolean().default(true),
-    /** Clip each date's cross-section to median +- k MAD before the z-score (0: plain z-score); DEFAULT_FEATURE_SETTINGS. */
-    winsorize: z.number().min(0).default(0),
+    windows: z.array(z.number().int().min(2).max(60)).default(DEFAULT_FEATURE_SETTINGS.windows),
+    standardize: z.boolean().default(DEFAULT_FEATURE_SETTINGS.standardize),
+    /** Clip each date's cross-section to median +- k MAD before the z-score (0: plain z-score). */
+    winsorize: z.number().min(0).default(DEFAULT_FEATURE_SETTINGS.winsorize),
     spearmanThreshold: z.number().gt(0).max(1).default(0.8),
   }).strict().default({}),
   train: z.object({
-    maxEpochs: z.number().int().min(1).max(1000).default(90),
-    patience: z.number().int().min(1).default(10),
-    lrStart: z.number().positive().default(1e-3),
-    lrEnd: z.number().positive().default(1e-7),
-    lrEpochs: z.number().int().min(1).default(90),
-    minBatch: z.number().int().min(8).default(256),
-    longWeight: z.number().min(0).lt(1).default(0.5),
-    weightDecay: z.number().min(0).default(0),
+    maxEpochs: z.number().int().min(1).max(1000).default(T.maxEpochs),
+    patience: z.number().int().min(1).default(T.patience),
+    lrStart: z.number().positive().default(T.lrStart),
+    lrEnd: z.number().positive().default(T.lrEnd),
+    lrEpochs: z.number().int().min(1).default(T.lrEpochs),
+    minBatch: z.number().int().min(8).default(T.minBatch),
+    longWeight: z.number().min(0).lt(1).default(T.longWeight),
+    weightDecay: z.number().min(0).default(T.weightDecay),
     /**
      * After early stopping has chosen the epoch count on the validation tail, retrain a fresh model
      * (same seed and settings) on train + validation for that many epochs and predict with it.
@@ -103,16 +110,16 @@ export const ConfigSchema = z.object({
     refit: z.boolean().default(false),
   }).strict().default({}),
   evaluate: z.object({
-    every: z.number().int().min(1).default(10),
+    every: z.number().int().min(1).default(E.every),
     groups: z.number().int().min(2).max(20).default(5),
     costs: costs.default("paper"),
-    index: z.string().default("csi500"),
-    maxWeight: z.number().gt(0).max(1).default(0.02),
-    industryTolerance: z.number().min(0).default(0.01),
-    sizeTolerance: z.number().min(0).default(0.1),
-    maxTurnover: z.number().gt(0).max(1).default(0.3),
+    index: z.string().default(E.index),
+    maxWeight: z.number().gt(0).max(1).default(E.maxWeight),
+    industryTolerance: z.number().min(0).default(E.industryTolerance),
+    sizeTolerance: z.number().min(0).default(E.sizeTolerance),
+    maxTurnover: z.number().gt(0).max(1).default(E.maxTurnover),
   }).strict().default({}),
-  seed: z.number().int().default(0),
+  seed: z.number().int().default(T.seed),
   /**
    * Seeds per (model, window): seeds seed, seed + 1, ..., seed + N - 1, each trained exactly as a run
    * with that seed would be; the model's factor is the mean of their predictions (on each cell, over
@@ -196,6 +203,16 @@ export function merge(base: Record<string, unknown>, over: Record<string, unknow
 }
 
 /**
+ * The configuration from its layers (a demo preset, a file, the flags; later layers win), validated;
+ * a schedule given in part completes the paper's. `source` names the file in error messages.
+ */
+export function resolveConfig(layers: Record<string, unknown>[], source = "configuration"): Config {
+  const merged = layers.reduce((a, b) => merge(a, b), {});
+  if (merged.schedule && typeof merged.schedule === "object") merged.schedule = { ...PAPER_SCHEDULE, ...(merged.schedule as object) };
+  return validateConfig(merged, source);
+}
+
+/**
  * The demo's sizes: default (within 30 minutes on 2 cores), quick (3 minutes), paper scale. The
  * demos train windows in two processes: the 2-core machines they are sized for.
  */
@@ -223,4 +240,18 @@ export const DEMO_PRESETS: Record<string, Record<string, unknown>> = {
 export function featureSettingsOf(cfg: Config): { windows: number[]; standardize: boolean; winsorize: number } {
   const f = cfg.features;
   return { windows: [...new Set([...f.windows, 10])].sort((a, b) => a - b), standardize: f.standardize, winsorize: f.winsorize };
+}
+
+/** The costs a configuration names. */
+export function costsOf(c: Config["evaluate"]["costs"]): Costs {
+  return c === "paper" ? PAPER_COSTS : c === "realistic" ? REALISTIC_COSTS : c;
+}
+
+/** The one value the rolling trainer takes: the configuration's training settings (hooks for logs and progress added by the caller). */
+export function rollingOptions(cfg: Config, hooks: Pick<TrainOptions, "onEpoch" | "onProgress"> = {}): RollingOptions {
+  return {
+    ...cfg.train, sampleStep: cfg.sampleStep, rotateDates: cfg.rotateDates, minListingDays: cfg.minListingDays,
+    spearmanThreshold: cfg.features.spearmanThreshold, outDir: cfg.out, seeds: cfg.seeds, seed: cfg.seed, resume: cfg.resume,
+    factor: cfg.factor, ...hooks,
+  };
 }

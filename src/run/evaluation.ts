@@ -1,0 +1,145 @@
+/**
+ * The run's evaluation: each model's factor (the configured prediction, the other one beside it,
+ * each seed's), the oracle and the classic reference factors on the cells the first model
+ * predicts, and a factor file against a dataset (`alphanet evaluate`). Kept in one place, to be
+ * handed to the evaluate stage.
+ */
+import { type Panel, readFactorFile } from "../data/index.js";
+import { classicFactors } from "../features/index.js";
+import { type StyleExposures, neutralizePanel } from "../risk/index.js";
+import { type Labels, forwardReturns } from "../dataset/index.js";
+import type { RollingResult } from "../train/index.js";
+import { DEFAULT_ENHANCE, type Costs, enhanceIndex, icDecay, icTest, stratify, styleExposure } from "../evaluate/index.js";
+import type { ReportModel } from "../report/index.js";
+import { type Config, costsOf } from "./config.js";
+import { loadData } from "./data.js";
+import type { PreparedRun } from "./prepare.js";
+
+/** A model's evaluation: what the report renders, with the rolling training behind it. */
+export interface ModelEvaluation extends Omit<ReportModel, "rolling"> {
+  rolling?: RollingResult;
+  /** The factor neutralised on every date (written as factor_neutral_<model>.csv). */
+  neutralFactor?: Float64Array;
+  /** Which prediction the row is (configuration `factor`); the other one is `neutral` (labelled). */
+  factor?: "raw" | "neutral";
+  /** With several seeds: each seed's IC and the spread across seeds (metrics.json models.<name>.seeds). */
+  seeds?: SeedSummary;
+}
+
+/** Each seed's IC test of the configured factor, and the spread of its mean IC and rank IC across seeds. */
+export interface SeedSummary {
+  seeds: { seed: number; ic_mean: number; rank_ic_mean: number; ir: number; rank_ir: number }[];
+  ic_mean: Spread;
+  rank_ic_mean: Spread;
+}
+
+export interface Spread {
+  mean: number;
+  /** The sample standard deviation (n - 1). */
+  std: number;
+  min: number;
+  max: number;
+}
+
+export function spread(x: number[]): Spread {
+  const mean = x.reduce((a, b) => a + b, 0) / x.length;
+  const std = x.length > 1 ? Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / (x.length - 1)) : 0;
+  return { mean, std, min: Math.min(...x), max: Math.max(...x) };
+}
+
+/** The run's evaluations: the models in order, the oracle (synthetic data), the classic reference factors. */
+export interface RunEvaluations {
+  models: ModelEvaluation[];
+  oracle: ModelEvaluation | null;
+  references: ModelEvaluation[];
+  costs: Costs;
+}
+
+/** What evaluating a factor reads: the data, the labels and styles, and the configuration's settings. */
+interface EvaluationContext {
+  panel: Panel;
+  labels: Labels;
+  styles: StyleExposures;
+  settings: Config["evaluate"];
+  costs: Costs;
+}
+
+/** A factor's IC test, IC decay, quintiles, index enhancement and style exposure. */
+async function evaluateFactor(c: EvaluationContext, name: string, factor: Float64Array, trainSeconds: number): Promise<ModelEvaluation> {
+  const { panel, styles, settings: e } = c;
+  const S = panel.stocks.length, D = panel.calendar.length;
+  const sizeIdx = styles.names.indexOf("size");
+  const ic = icTest(factor, c.labels.raw, panel.calendar, S, e.every);
+  const decay = icDecay(factor, panel.fields.vwap!, S, D, [1, 5, 10, 20], e.every);
+  const groups = stratify(panel, factor, { groups: e.groups, every: e.every, costs: c.costs });
+  const enhancement = panel.indexWeights[e.index] && sizeIdx >= 0
+    ? await enhanceIndex(panel, factor, styles.values[sizeIdx], { ...DEFAULT_ENHANCE, ...e, costs: c.costs })
+    : null;
+  return { name, ic, decay, groups, enhancement, styleExposure: styleExposure(factor, styles, S, D, e.every), trainSeconds };
+}
+
+/**
+ * Every trained model's factor (the configured prediction; the other reported beside it; each
+ * seed's IC with several), then the oracle and the classic factors on the cells the first model predicts.
+ */
+export async function evaluateRun(cfg: Config, prepared: PreparedRun, trained: RollingResult[], log: (s: string) => void): Promise<RunEvaluations> {
+  const { panel, labels, styles, industries, oracle } = prepared;
+  const S = panel.stocks.length, D = panel.calendar.length;
+  const c: EvaluationContext = { panel, labels, styles, settings: cfg.evaluate, costs: costsOf(cfg.evaluate.costs) };
+  const every = cfg.evaluate.every;
+  const neutralOf = (f: Float64Array): Float64Array => neutralizePanel(f, styles, industries, S, D).residual;
+  const models: ModelEvaluation[] = [];
+  for (const rolling of trained) {
+    const name = rolling.name;
+    const neutral = neutralOf(rolling.factor);
+    // "The factor" is the configured prediction; the other is reported beside it.
+    const [factor, other] = cfg.factor === "neutral" ? [neutral, rolling.factor] : [rolling.factor, neutral];
+    const ev = await evaluateFactor(c, name, factor, rolling.trainSeconds);
+    ev.rolling = rolling;
+    const nic = icTest(other, labels.raw, panel.calendar, S, every).summary;
+    ev.neutral = { ic: nic.ic.mean, rankIc: nic.rankIc.mean, styleExposure: styleExposure(other, styles, S, D, every),
+      ...(cfg.factor === "neutral" ? { label: "raw" } : {}) };
+    ev.neutralFactor = neutral;
+    if (cfg.factor === "neutral") ev.factor = "neutral";
+    if (rolling.seeds) {
+      const per = rolling.seeds.map((r) => {
+        const t = icTest(cfg.factor === "neutral" ? neutralOf(r.factor) : r.factor, labels.raw, panel.calendar, S, every).summary;
+        return { seed: r.seed, ic_mean: t.ic.mean, rank_ic_mean: t.rankIc.mean, ir: t.ic.ir, rank_ir: t.rankIc.ir };
+      });
+      ev.seeds = { seeds: per, ic_mean: spread(per.map((x) => x.ic_mean)), rank_ic_mean: spread(per.map((x) => x.rank_ic_mean)) };
+      log(`${name}: ${per.length} seeds, IC ${ev.seeds.ic_mean.mean.toFixed(4)} +- ${ev.seeds.ic_mean.std.toFixed(4)} (${ev.seeds.ic_mean.min.toFixed(4)} to ${ev.seeds.ic_mean.max.toFixed(4)}); the ensemble's below`);
+    }
+    models.push(ev);
+    log(`${name}: IC ${ev.ic.summary.ic.mean.toFixed(4)}, rank IC ${ev.ic.summary.rankIc.mean.toFixed(4)}, IR ${ev.ic.summary.ic.ir.toFixed(3)}, trained in ${rolling.trainSeconds.toFixed(0)} s`);
+  }
+  // The oracle (synthetic data) and the classic factors: on the cells the first model predicts.
+  const first = models[0]?.rolling?.factor;
+  const onTestCells = (x: Float64Array): Float64Array => {
+    const f = new Float64Array(S * D).fill(NaN);
+    for (let k = 0; k < S * D; k++) if (first ? Number.isFinite(first[k]) : false) f[k] = x[k];
+    return f;
+  };
+  const oracleEval = oracle ? await evaluateFactor(c, "oracle", onTestCells(oracle), 0) : null;
+  const references: ModelEvaluation[] = [];
+  if (cfg.references) for (const f of classicFactors(panel)) references.push(await evaluateFactor(c, f.name, onTestCells(f.values), 0));
+  return { models, oracle: oracleEval, references, costs: c.costs };
+}
+
+/**
+ * `alphanet evaluate`: a factor file's IC test and quintiles against a dataset's forward returns.
+ * The factor is read as the bars are: codes through the data's normaliser, every row accounted for.
+ */
+export async function evaluateFactorFile(cfg: Config, factorPath: string, column?: string): Promise<Record<string, unknown>> {
+  const { panel } = await loadData(cfg);
+  const S = panel.stocks.length;
+  const { factor, accounting } = await readFactorFile(factorPath, panel, { column, padCodes: cfg.data.padCodes, encoding: cfg.data.encoding });
+  const fwd = forwardReturns(panel, cfg.horizon).fwd;
+  const ic = icTest(factor, fwd, panel.calendar, S, cfg.evaluate.every);
+  const g = stratify(panel, factor, { groups: cfg.evaluate.groups, every: cfg.evaluate.every, costs: costsOf(cfg.evaluate.costs) });
+  return {
+    ic: ic.summary, ic_by_year: ic.byYear, group_annual_excess: g.annualExcess, long_short_annual: g.longShortAnnual,
+    rebalance_dates_without_groups: { count: g.ungrouped.length, examples: g.ungrouped.slice(0, 5),
+      why: "the factor's values on those dates cannot fill the groups (all equal, or too few distinct values)" },
+    factor_rows: accounting,
+  };
+}

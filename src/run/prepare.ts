@@ -1,0 +1,70 @@
+/**
+ * A run's preparation: the data, its schedule, the feature store, the style exposures, the labels
+ * and the models to train. The same in the run and in each training worker.
+ */
+import { join } from "node:path";
+import { type Panel, type QualityReport, industryIndex } from "../data/index.js";
+import { type FeatureStore, buildFeatureStore } from "../features/index.js";
+import { styleExposures } from "../risk/index.js";
+import { type RollingWindow, makeLabels, rollingWindows } from "../dataset/index.js";
+import type { ModelSpec } from "../models/index.js";
+import type { PipelineData } from "../train/index.js";
+import { type Config, UsageError, featureSettingsOf } from "./config.js";
+import { loadData } from "./data.js";
+import type { Progress } from "./progress.js";
+
+/** What every stage after loading reads: the data, its schedule, features, risk model and labels. */
+export interface PreparedRun extends PipelineData {
+  quality: QualityReport;
+  oracle?: Float64Array;
+  windows: RollingWindow[];
+}
+
+/** The feature store a configuration asks for, built once per data and settings under OUT/cache/features, then read from there. */
+export function featureStoreOf(cfg: Config, panel: Panel, progress?: Progress): FeatureStore {
+  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), featureSettingsOf(cfg),
+    (done, total) => progress?.update(done, total));
+  progress?.done();
+  return store;
+}
+
+/**
+ * Loads the data and derives the schedule, the feature store (built once, then read from its
+ * cache), the style exposures and the labels.
+ */
+export async function prepareRun(cfg: Config, log: (s: string) => void, progress?: Progress): Promise<PreparedRun> {
+  const { panel, quality, oracle } = await loadData(cfg, log);
+  log(`data: ${panel.stocks.length} stocks x ${panel.calendar.length} dates, ${quality.rowsKept} of ${quality.rowsIn} rows kept`);
+  const windows = (() => {
+    try {
+      return rollingWindows(panel.calendar, { ...cfg.schedule, horizon: cfg.horizon });
+    } catch (e) {
+      throw new UsageError(`schedule: ${(e as Error).message}`);
+    }
+  })();
+  log(`schedule: ${windows.length} test windows: ${windows.map((w) => w.name).join(", ")}`);
+  const store = featureStoreOf(cfg, panel, progress);
+  log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
+  const styles = styleExposures(panel);
+  const labels = makeLabels(panel, styles, cfg.horizon);
+  return { panel, quality, oracle, windows, store, styles, labels, industries: industryIndex(panel) };
+}
+
+/** The ablations of the paper's chapter 4, as V4 switches. */
+export const ABLATIONS: Record<string, ModelSpec> = {
+  "v4-no-transformer": { kind: "v4", v4: { auxImages: 0 } },
+  "v4-no-attention": { kind: "v4", v4: { attention: "mean" } },
+  "v4-lstm": { kind: "v4", v4: { bidirectional: false } },
+  "v4-no-spearman": { kind: "v4", v4: { useSpearman: false } },
+  "v4-seq10": { kind: "v4", v4: { seqLen: 10 } },
+};
+
+/** The models a run trains, by name: the configured ones, then the ablations; V4's settings applied. */
+export function modelSpecs(cfg: Config): [string, ModelSpec][] {
+  const withV4 = (spec: ModelSpec): ModelSpec => (spec.kind === "v4" ? { kind: "v4", v4: { ...cfg.v4, ...spec.v4 } } : spec);
+  return [
+    ...cfg.models.map((m) => [m, { kind: m }] as [string, ModelSpec]),
+    ...(cfg.ablations ? Object.entries(ABLATIONS) : []),
+    ...(cfg.references ? [["ridge", { kind: "ridge" }] as [string, ModelSpec]] : []),
+  ].map(([name, spec]) => [name, withV4(spec)]);
+}
