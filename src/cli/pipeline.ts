@@ -9,7 +9,7 @@ import { type QualityReport, forwardIC, industryIndex } from "../data/index.js";
 import { buildFeatureStore, classicFactors } from "../features/index.js";
 import { neutralizePanel, styleExposures } from "../risk/index.js";
 import { type RollingWindow, makeLabels, rollingWindows, windowDates } from "../dataset/index.js";
-import { type ModelSpec } from "../models/index.js";
+import { type ModelSpec, OWN_INPUTS, inputSetOfSpec } from "../models/index.js";
 import {
   PanelCache, type PipelineData, checkResume, type RollingOptions, type RollingResult, type TrainOptions, runRolling,
 } from "../train/index.js";
@@ -108,16 +108,28 @@ export async function prepareRun(cfg: Config, log: (s: string) => void, progress
     (done, total) => progress?.update(done, total));
   progress?.done();
   log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
+  // The baselines' own inputs (baselineInputs: own): a store per input set, the same windows and scaling.
+  const inputStores: PreparedRun["inputStores"] = {};
+  for (const set of new Set(modelSpecs(cfg).map(([, spec]) => inputSetOfSpec(spec)))) {
+    if (set === "v4") continue;
+    const s = (inputStores[set] = buildFeatureStore(panel, join(cfg.out, "cache", "features"), { ...featureSettingsOf(cfg), inputs: set }));
+    log(`features of the ${set} inputs: ${s.meta.names["10"].length} per window in ${s.dir} (${s.meta.seconds.toFixed(1)} s to build)`);
+  }
   const styles = styleExposures(panel);
   const labels = makeLabels(panel, styles, cfg.horizon);
-  return { panel, quality, oracle, windows, store, styles, labels, industries: industryIndex(panel) };
+  return { panel, quality, oracle, windows, store, inputStores, styles, labels, industries: industryIndex(panel) };
 }
 
-/** The models a run trains, by name: the configured ones, then the ablations; V4's settings applied. */
+/**
+ * The models a run trains, by name: the configured ones, then the ablations; V4's settings applied,
+ * and with baselineInputs "own" each baseline's own inputs.
+ */
 export function modelSpecs(cfg: Config): [string, ModelSpec][] {
   const withV4 = (spec: ModelSpec): ModelSpec => (spec.kind === "v4" ? { kind: "v4", v4: { ...cfg.v4, ...spec.v4 } } : spec);
+  const own = (kind: ModelSpec["kind"]): ModelSpec["inputs"] =>
+    (cfg.baselineInputs === "own" && kind !== "ridge" ? OWN_INPUTS[kind] : undefined);
   return [
-    ...cfg.models.map((m) => [m, { kind: m }] as [string, ModelSpec]),
+    ...cfg.models.map((m) => [m, { kind: m, ...(own(m) ? { inputs: own(m) } : {}) }] as [string, ModelSpec]),
     ...(cfg.ablations ? Object.entries(ABLATIONS) : []),
     ...(cfg.references ? [["ridge", { kind: "ridge" }] as [string, ModelSpec]] : []),
   ].map(([name, spec]) => [name, withV4(spec)]);
@@ -221,7 +233,7 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
   if (cfg.references) for (const c of classicFactors(panel)) references.push(await evaluate(c.name, onTestCells(c.values), 0));
 
   const summarizeModel = (e: ModelEvaluation): Record<string, unknown> => ({
-    factor: e.factor,
+    factor: e.factor, inputs: e.rolling && inputSetOfSpec(e.rolling.spec),
     ic_mean: e.ic.summary.ic.mean, ic_std: e.ic.summary.ic.std, ir: e.ic.summary.ic.ir, ic_t: e.ic.summary.ic.t,
     ic_positive: e.ic.summary.ic.positive, rank_ic_mean: e.ic.summary.rankIc.mean, rank_ic_std: e.ic.summary.rankIc.std,
     rank_ir: e.ic.summary.rankIc.ir, ic_by_year: e.ic.byYear, ic_decay: e.decay,
@@ -244,9 +256,13 @@ export async function runPipeline(cfg: Config, opts: { log?: (s: string) => void
     data_quality: quality,
     labels: { horizon: cfg.horizon, missing: labels.missing, warnings: labels.warnings },
     features: {
-      windows: store.meta.settings.windows, kept: evaluations[0]?.rolling?.windows.map((w) => w.selection?.kept ?? 208) ?? [],
+      windows: store.meta.settings.windows,
+      kept: (evaluations.find((e) => e.rolling?.windows[0]?.selection) ?? evaluations[0])?.rolling?.windows.map((w) => w.selection?.kept ?? 208) ?? [],
       stand_ins: store.meta.standIns, masked_windows: store.meta.masked,
       kept_names_last_window: evaluations.find((e) => e.rolling?.windows.at(-1)?.selection)?.rolling?.windows.at(-1)?.selection?.names ?? [],
+      // The baselines' own inputs (baselineInputs: own): each set's feature count and stand-ins.
+      input_sets: Object.fromEntries(Object.entries(prepared.inputStores ?? {}).map(([set, s]) =>
+        [set, { features: s.meta.names["10"].length, stand_ins: s.meta.standIns }])),
     },
     risk: { styles: styles.names, notes: styles.notes },
     schedule: windows.map((w) => ({ name: w.name, ...windowDates(panel.calendar, w) })),

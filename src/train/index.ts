@@ -7,5 +7,5 @@ export { batchLoss, neutralizeTensor, projectionTensors, sampleWeights, type Pro
 export {
   assembleRolling, assembleSeeds, checkResume, seedCount, seedFolder, type SeedResult, dataHash, runRolling, trainWindow, type RollingResult,
 } from "./rolling.js";
-export { PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult } from "./window.js";
+export { PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult, storeOf } from "./window.js";
 export { RIDGE_PENALTIES, gram, ridgeSolve, ridgeWindow } from "./ridge.js";
