@@ -27,6 +27,7 @@ const RUN_HELP = `options (flags override the configuration file):
   --market auto|cn|us|other  the market's rules (default: from the codes)   --encoding utf8|gbk   a CSV's text encoding
   --pad-codes              pad A-share codes that lost their leading zeros in a spreadsheet (1 -> 000001)
   --models v1,v3,v4        models to train (v1, v2, v3, v4)       --ablations   also V4's chapter-4 ablations
+  --baseline-inputs own|v4 V1-V3 on their own inputs (V1's 9, V2/V3's 15, no Spearman dropout) or V4's (default)
   --train-start DATE --test-start DATE --test-end DATE --retrain-months N
   --valid-days N           the validation tail in trading days (default: 20% of the training span, at least 40)
   --refit                  after early stopping, retrain on train + validation for the chosen epochs, then predict

@@ -23,6 +23,7 @@ const RUN_OPTIONS = {
   "pad-codes": { type: "boolean" },
   models: { type: "string" },
   ablations: { type: "boolean" },
+  "baseline-inputs": { type: "string" },
   "train-start": { type: "string" },
   "test-start": { type: "string" },
   "test-end": { type: "string" },
@@ -86,6 +87,7 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
     },
     models: s("models")?.split(",").map((m) => m.trim()),
     ablations: values.ablations,
+    baselineInputs: s("baseline-inputs"),
     schedule: {
       trainStart: s("train-start"), testStart: s("test-start"), testEnd: s("test-end"),
       retrainMonths: num("retrain-months", s("retrain-months")), validDays: num("valid-days", s("valid-days")),

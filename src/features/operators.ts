@@ -14,70 +14,79 @@
  */
 import { INPUT_NAMES, N_INPUTS } from "./inputs.js";
 
+/** Features of n inputs: corr and cov of each pair, four single-input operators of each input. */
+export const featureCount = (n: number): number => n * (n - 1) + 4 * n;
 export const N_PAIRS = (N_INPUTS * (N_INPUTS - 1)) / 2;
 /** 2 x 78 + 4 x 13 = 208 */
-export const N_FEATURES = 2 * N_PAIRS + 4 * N_INPUTS;
+export const N_FEATURES = featureCount(N_INPUTS);
 export const OPERATORS = ["ts_corr", "ts_cov", "ts_stddev", "ts_zscore", "ts_return", "ts_decaylinear"] as const;
 export type Operator = (typeof OPERATORS)[number];
 
-/** The input pairs (i < j) in the order of the features: row-major over the upper triangle. */
-export const PAIRS: [number, number][] = (() => {
+/** The pairs (i < j) of n inputs in the order of the features: row-major over the upper triangle. */
+export function pairsOf(n: number): [number, number][] {
   const out: [number, number][] = [];
-  for (let i = 0; i < N_INPUTS; i++) for (let j = i + 1; j < N_INPUTS; j++) out.push([i, j]);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out.push([i, j]);
   return out;
-})();
+}
+export const PAIRS = pairsOf(N_INPUTS);
 
 export interface FeatureInfo {
   operator: Operator;
   inputs: string[];
 }
 
-/** The 208 features in order: corr pairs, cov pairs, stddev, zscore, return, decaylinear. */
-export const FEATURES: FeatureInfo[] = [
-  ...PAIRS.map(([i, j]) => ({ operator: "ts_corr" as const, inputs: [INPUT_NAMES[i], INPUT_NAMES[j]] })),
-  ...PAIRS.map(([i, j]) => ({ operator: "ts_cov" as const, inputs: [INPUT_NAMES[i], INPUT_NAMES[j]] })),
-  ...(["ts_stddev", "ts_zscore", "ts_return", "ts_decaylinear"] as const).flatMap((op) =>
-    INPUT_NAMES.map((n) => ({ operator: op, inputs: [n] }))),
-];
+/** The features of a list of inputs in order: corr pairs, cov pairs, stddev, zscore, return, decaylinear. */
+export function featuresOf(names: readonly string[]): FeatureInfo[] {
+  const pairs = pairsOf(names.length);
+  return [
+    ...pairs.map(([i, j]) => ({ operator: "ts_corr" as const, inputs: [names[i], names[j]] })),
+    ...pairs.map(([i, j]) => ({ operator: "ts_cov" as const, inputs: [names[i], names[j]] })),
+    ...(["ts_stddev", "ts_zscore", "ts_return", "ts_decaylinear"] as const).flatMap((op) => names.map((n) => ({ operator: op, inputs: [n] }))),
+  ];
+}
+/** V4's 208 features. */
+export const FEATURES: FeatureInfo[] = featuresOf(INPUT_NAMES);
 
-/** A readable name, e.g. `ts_corr(close,turnover,10)`. */
-export function featureName(f: number, d: number): string {
-  const info = FEATURES[f];
+/** A readable name, e.g. `ts_corr(close,turnover,10)`; `features` default V4's. */
+export function featureName(f: number, d: number, features: FeatureInfo[] = FEATURES): string {
+  const info = features[f];
   return `${info.operator}(${info.inputs.join(",")},${d})`;
 }
 
 /**
- * All 208 features of one stock for window d at every date t >= d - 1 with (t - (d - 1)) % stride
- * == 0. `x` holds the 13 inputs of the stock, each of length D. Writes out[t * 208 + f] and
- * valid[t] (1 or 0); rows before d - 1 or off the stride are left as they are.
+ * All F features of one stock for window d at every date t >= d - 1 with (t - (d - 1)) % stride
+ * == 0. `x` holds the n inputs of the stock (V4's 13: F = 208), each of length D. Writes
+ * out[t * F + f] and valid[t] (1 or 0); rows before d - 1 or off the stride are left as they are.
  */
 export function extractStock(x: Float64Array[], D: number, d: number, out: Float32Array | Float64Array,
   valid: Uint8Array, stride = 1): void {
   if (d < 2) throw new RangeError(`window d must be at least 2, got ${d}`);
-  const c = new Float64Array(N_INPUTS * d); // centred window values
-  const mean = new Float64Array(N_INPUTS);
-  const sd = new Float64Array(N_INPUTS);
+  const n = x.length;
+  const F = featureCount(n);
+  const c = new Float64Array(n * d); // centred window values
+  const mean = new Float64Array(n);
+  const sd = new Float64Array(n);
   const w = new Float64Array(d);
   for (let j = 0; j < d; j++) w[j] = (2 * (j + 1)) / (d * (d + 1));
-  // Missing inputs in each window: a running count over all 13 inputs.
+  // Missing inputs in each window: a running count over all inputs.
   const bad = new Int32Array(D + 1);
   for (let t = 0; t < D; t++) {
     let b = 0;
-    for (let i = 0; i < N_INPUTS; i++) if (!Number.isFinite(x[i][t])) b = 1;
+    for (let i = 0; i < n; i++) if (!Number.isFinite(x[i][t])) b = 1;
     bad[t + 1] = bad[t] + b;
   }
   const inv = 1 / (d - 1);
-  const P = N_PAIRS;
+  const P = (n * (n - 1)) / 2;
   for (let t = d - 1; t < D; t += stride) {
-    const row = t * N_FEATURES;
+    const row = t * F;
     if (bad[t + 1] - bad[t + 1 - d] > 0) {
-      out.fill(0, row, row + N_FEATURES);
+      out.fill(0, row, row + F);
       valid[t] = 0;
       continue;
     }
     valid[t] = 1;
     const t0 = t - d + 1;
-    for (let i = 0; i < N_INPUTS; i++) {
+    for (let i = 0; i < n; i++) {
       const xi = x[i];
       let m = 0;
       for (let j = 0; j < d; j++) m += xi[t0 + j];
@@ -95,15 +104,15 @@ export function extractStock(x: Float64Array[], D: number, d: number, out: Float
       const s = Math.sqrt(v * inv);
       sd[i] = s;
       out[row + 2 * P + i] = s;
-      out[row + 2 * P + N_INPUTS + i] = s > 0 ? m / s : 0;
+      out[row + 2 * P + n + i] = s > 0 ? m / s : 0;
       const first = xi[t0];
-      out[row + 2 * P + 2 * N_INPUTS + i] = first !== 0 ? xi[t] / first - 1 : 0;
-      out[row + 2 * P + 3 * N_INPUTS + i] = dec;
+      out[row + 2 * P + 2 * n + i] = first !== 0 ? xi[t] / first - 1 : 0;
+      out[row + 2 * P + 3 * n + i] = dec;
     }
     let p = 0;
-    for (let i = 0; i < N_INPUTS; i++) {
+    for (let i = 0; i < n; i++) {
       const bi = i * d;
-      for (let k = i + 1; k < N_INPUTS; k++) {
+      for (let k = i + 1; k < n; k++) {
         const bk = k * d;
         let s = 0;
         for (let j = 0; j < d; j++) s += c[bi + j] * c[bk + j];

@@ -3,12 +3,13 @@
  *
  * Layout of a store (a folder named by the hash of the data and the settings):
  *   meta.json          settings, stocks, calendar, feature names, counts of masked windows
- *   d<d>.f32           float32, [stock][date][208], little-endian: a stock's rows are contiguous,
+ *   d<d>.f32           float32, [stock][date][F], little-endian: a stock's rows are contiguous,
  *                      so building and reading go stock by stock and never hold the whole panel
  *   d<d>.valid         uint8 [stock][date]: 1 where the window had no missing input
- *   d<d>.stats         float64 [date][208][4]: the cross-sectional mean and standard deviation (of
+ *   d<d>.stats         float64 [date][F][4]: the cross-sectional mean and standard deviation (of
  *                      the winsorised values when winsorising), and the winsorising bounds
- * Peak memory while building is the 13 inputs plus one stock's rows; while reading, the columns
+ * F is the input set's feature count (V4's 13 inputs: 208). Peak memory while building is the
+ * inputs plus one stock's rows; while reading, the columns
  * asked for plus one stock's rows. float32 throughout: float16 would lose the covariances of
  * volume-scale inputs, whose values exceed its range (65,504).
  */
@@ -16,8 +17,8 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Panel } from "../data/index.js";
-import { type Inputs, computeInputs } from "./inputs.js";
-import { N_FEATURES, extractStock, featureName } from "./operators.js";
+import { INPUT_SETS, type InputSet, type Inputs, computeInputs } from "./inputs.js";
+import { extractStock, featureCount, featureName, featuresOf } from "./operators.js";
 
 /** 2: stats hold the winsorising bounds (stores of version 1 are rebuilt). */
 export const FEATURE_VERSION = 2;
@@ -33,8 +34,14 @@ export interface FeatureSettings {
    * inflate the standard deviation and squash every other stock to ~0. 0: plain z-score.
    */
   winsorize?: number;
+  /**
+   * The inputs the operators read: V4's 13 (absent), or an earlier AlphaNet's own (V1's 9, V2's
+   * 15). Absent rather than "v4" in a V4 store's settings, so that its key (the cache folder) is the
+   * one stores had before input sets existed.
+   */
+  inputs?: InputSet;
 }
-export const DEFAULT_FEATURE_SETTINGS: Required<FeatureSettings> = { windows: [2, 5, 10, 20], standardize: true, winsorize: 0 };
+export const DEFAULT_FEATURE_SETTINGS: Required<Omit<FeatureSettings, "inputs">> = { windows: [2, 5, 10, 20], standardize: true, winsorize: 0 };
 
 export interface FeatureStoreMeta {
   version: number;
@@ -55,6 +62,12 @@ export interface FeatureStore {
   meta: FeatureStoreMeta;
 }
 
+/** The input set of a store's settings. */
+export const inputSetOf = (settings: FeatureSettings): InputSet => settings.inputs ?? "v4";
+
+/** Features per (stock, date) of a store: 208 for V4's inputs. */
+export const storeFeatureCount = (store: FeatureStore): number => featureCount(INPUT_SETS[inputSetOf(store.meta.settings)].length);
+
 /** Hash of what the features depend on: the panel's values and the settings. */
 export function featureKey(p: Panel, settings: FeatureSettings): string {
   const h = createHash("sha256");
@@ -70,11 +83,11 @@ export function featureKey(p: Panel, settings: FeatureSettings): string {
 /** Numbers per (date, feature) in a .stats file: mean, standard deviation, lower and upper bound. */
 const STATS = 4;
 
-function welford(stats: Float64Array, count: Int32Array, row: Float32Array | Float64Array, base: number, t: number): void {
+function welford(stats: Float64Array, count: Int32Array, row: Float32Array | Float64Array, base: number, t: number, F: number): void {
   const n = ++count[t];
-  for (let f = 0; f < N_FEATURES; f++) {
+  for (let f = 0; f < F; f++) {
     const x = row[base + f];
-    const i = (t * N_FEATURES + f) * STATS;
+    const i = (t * F + f) * STATS;
     const delta = x - stats[i];
     stats[i] += delta / n;
     stats[i + 1] += delta * (x - stats[i]); // M2, turned into a standard deviation at the end
@@ -87,27 +100,30 @@ function welford(stats: Float64Array, count: Int32Array, row: Float32Array | Flo
  */
 export function buildFeatureStore(p: Panel, root: string, given: FeatureSettings = DEFAULT_FEATURE_SETTINGS,
   onProgress?: (done: number, total: number) => void): FeatureStore {
-  const settings: Required<FeatureSettings> = { ...DEFAULT_FEATURE_SETTINGS, ...given };
+  const { inputs: set = "v4", ...rest } = { ...DEFAULT_FEATURE_SETTINGS, ...given };
+  // V4's settings as before input sets (its key unchanged); another set's named last.
+  const settings: FeatureSettings = set === "v4" ? rest : { ...rest, inputs: set };
   const key = featureKey(p, settings);
   const dir = join(root, key);
   if (existsSync(join(dir, "meta.json"))) return openFeatureStore(dir);
   const t0 = process.hrtime.bigint();
-  const inputs = computeInputs(p);
+  const inputs = computeInputs(p, set);
   const { S, D } = inputs;
+  const F = featureCount(inputs.values.length);
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const masked: Record<string, number> = {};
-  const row = new Float32Array(D * N_FEATURES);
+  const row = new Float32Array(D * F);
   const valid = new Uint8Array(D);
   const x = Array.from({ length: inputs.values.length }, () => new Float64Array(D));
   for (const d of settings.windows) {
     const fd = openSync(join(tmp, `d${d}.f32`), "w");
     const validAll = new Uint8Array(S * D);
-    const stats = new Float64Array(D * N_FEATURES * STATS);
+    const stats = new Float64Array(D * F * STATS);
     const count = new Int32Array(D);
     // Winsorised statistics are read back from the written panel (winsorizedStats): no running ones then.
-    const running = settings.winsorize === 0;
+    const running = rest.winsorize === 0;
     let m = 0;
     for (let s = 0; s < S; s++) {
       for (let i = 0; i < x.length; i++) x[i].set(inputs.values[i].subarray(s * D, (s + 1) * D));
@@ -118,26 +134,27 @@ export function buildFeatureStore(p: Panel, root: string, given: FeatureSettings
         validAll[s * D + t] = valid[t];
         if (!valid[t]) {
           if (t >= d - 1) m++;
-        } else if (running) welford(stats, count, row, t * N_FEATURES, t);
+        } else if (running) welford(stats, count, row, t * F, t, F);
       }
       writeSync(fd, new Uint8Array(row.buffer), 0, row.byteLength, s * row.byteLength);
       onProgress?.(settings.windows.indexOf(d) * S + s + 1, settings.windows.length * S);
     }
     closeSync(fd);
-    for (let t = 0; t < D; t++) for (let f = 0; f < N_FEATURES; f++) {
-      const i = (t * N_FEATURES + f) * STATS;
+    for (let t = 0; t < D; t++) for (let f = 0; f < F; f++) {
+      const i = (t * F + f) * STATS;
       stats[i + 1] = count[t] > 1 ? Math.sqrt(stats[i + 1] / (count[t] - 1)) : 0;
       stats[i + 2] = -Infinity;
       stats[i + 3] = Infinity;
     }
-    if (!running) winsorizedStats(join(tmp, `d${d}.f32`), validAll, S, D, settings.winsorize, stats);
+    if (!running) winsorizedStats(join(tmp, `d${d}.f32`), validAll, S, D, rest.winsorize, stats, F);
     writeFileSync(join(tmp, `d${d}.valid`), validAll);
     writeFileSync(join(tmp, `d${d}.stats`), new Uint8Array(stats.buffer));
     masked[d] = m;
   }
+  const features = featuresOf(INPUT_SETS[set]);
   const meta: FeatureStoreMeta = {
     version: FEATURE_VERSION, key, settings, stocks: p.stocks, calendar: p.calendar,
-    names: Object.fromEntries(settings.windows.map((d) => [d, Array.from({ length: N_FEATURES }, (_, f) => featureName(f, d))])),
+    names: Object.fromEntries(settings.windows.map((d) => [d, Array.from({ length: F }, (_, f) => featureName(f, d, features))])),
     masked, standIns: inputs.standIns, seconds: Number(process.hrtime.bigint() - t0) / 1e9,
   };
   writeFileSync(join(tmp, "meta.json"), JSON.stringify(meta));
@@ -165,7 +182,7 @@ export interface FeaturePanel {
 }
 
 /**
- * Reads window d's panel, keeping `columns` (default: all 208), standardised across stocks per
+ * Reads window d's panel, keeping `columns` (default: all F), standardised across stocks per
  * date when the store says so. Reads stock by stock: peak memory is the result plus one stock.
  */
 export function readFeaturePanel(store: FeatureStore, d: number, columns?: number[]): FeaturePanel {
@@ -173,7 +190,8 @@ export function readFeaturePanel(store: FeatureStore, d: number, columns?: numbe
   if (!meta.settings.windows.includes(d)) throw new Error(`the feature store has no window d = ${d} (it has ${meta.settings.windows})`);
   const S = meta.stocks.length;
   const D = meta.calendar.length;
-  const cols = columns ?? Array.from({ length: N_FEATURES }, (_, f) => f);
+  const F = storeFeatureCount(store);
+  const cols = columns ?? Array.from({ length: F }, (_, f) => f);
   const K = cols.length;
   const values = new Float32Array(S * D * K);
   const valid = new Uint8Array(readFileSync(join(dir, `d${d}.valid`)));
@@ -181,19 +199,19 @@ export function readFeaturePanel(store: FeatureStore, d: number, columns?: numbe
   const stats = new Float64Array(statsBuf.buffer.slice(statsBuf.byteOffset, statsBuf.byteOffset + statsBuf.byteLength));
   const std = meta.settings.standardize;
   const fd = openSync(join(dir, `d${d}.f32`), "r");
-  const row = new Float32Array(D * N_FEATURES);
+  const row = new Float32Array(D * F);
   const bytes = new Uint8Array(row.buffer);
   for (let s = 0; s < S; s++) {
     readSync(fd, bytes, 0, bytes.length, s * bytes.length);
     for (let t = 0; t < D; t++) {
       if (!valid[s * D + t]) continue;
-      const src = t * N_FEATURES;
+      const src = t * F;
       const dst = (s * D + t) * K;
       for (let j = 0; j < K; j++) {
         const f = cols[j];
         let v = row[src + f];
         if (std) {
-          const i = (t * N_FEATURES + f) * STATS;
+          const i = (t * F + f) * STATS;
           v = Math.max(stats[i + 2], Math.min(stats[i + 3], v));
           v = stats[i + 1] > 0 ? Math.max(-5, Math.min(5, (v - stats[i]) / stats[i + 1])) : 0;
         }
@@ -216,8 +234,7 @@ const MAD_TO_SD = 1.4826;
  * 0), the scale is the mean absolute deviation from the median x 1.2533 (a normal's sd per unit).
  * Only the date's own cross-section enters: no date sees another.
  */
-function winsorizedStats(path: string, valid: Uint8Array, S: number, D: number, k: number, stats: Float64Array): void {
-  const F = N_FEATURES;
+function winsorizedStats(path: string, valid: Uint8Array, S: number, D: number, k: number, stats: Float64Array, F: number): void {
   const B = Math.max(1, Math.min(D, Math.floor((1 << 24) / (S * F))));
   const block = new Float32Array(S * B * F);
   const x = new Float64Array(S);

@@ -5,7 +5,7 @@
 import { AlphaNetV4, type AlphaNetV4Config } from "./alphanetv4.js";
 import { AlphaNetV1, AlphaNetV2, AlphaNetV3 } from "./baselines.js";
 import type { Tensor, nn } from "../engine/index.js";
-import type { FeatureWeights, FirstLayer, ImageSpec } from "../features/index.js";
+import type { FeatureWeights, FirstLayer, ImageSpec, InputSet } from "../features/index.js";
 
 export { AlphaNetV4, ALPHANET_V4_DEFAULTS, type AlphaNetV4Config } from "./alphanetv4.js";
 export { AlphaNetV1, AlphaNetV2, AlphaNetV3 } from "./baselines.js";
@@ -17,7 +17,21 @@ export interface ModelSpec {
   kind: ModelKind | "ridge";
   /** Ablation switches of V4 (the paper's chapter 4). */
   v4?: Partial<Omit<AlphaNetV4Config, "features">> & { auxWindows?: number[]; useSpearman?: boolean };
+  /**
+   * The inputs the features are computed from (absent: V4's 13). A baseline on its own inputs
+   * (OWN_INPUTS) reads all of its set's features, as Huatai's did: Spearman dropout is V4's (3.c.iii).
+   */
+  inputs?: InputSet;
 }
+
+/** The baselines' own inputs (Huatai's reports; DESIGN.md section 6): V1's 9, V2's 15, which V3 reads too. */
+export const OWN_INPUTS: Partial<Record<ModelKind, InputSet>> = { v1: "v1", v2: "v2", v3: "v2" };
+
+/** The input set a model's features are computed from. */
+export const inputSetOfSpec = (spec: ModelSpec): InputSet => spec.inputs ?? "v4";
+
+/** Whether a model's features are Spearman-selected per window: V4's inputs only, unless switched off. */
+export const usesSpearman = (spec: ModelSpec): boolean => inputSetOfSpec(spec) === "v4" && (spec.v4?.useSpearman ?? true);
 
 export interface AlphaNet extends nn.Module {
   forward(images: Tensor[]): Tensor;

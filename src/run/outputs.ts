@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { forwardIC } from "../data/index.js";
 import { windowDates } from "../dataset/index.js";
 import { torchVersion } from "../engine/index.js";
+import { inputSetOfSpec } from "../models/index.js";
 import { chartPngs, renderReport } from "../report/index.js";
 import type { Config } from "./config.js";
 import type { ModelEvaluation, RunEvaluations } from "./evaluation.js";
@@ -21,7 +22,7 @@ export function clearResults(outDir: string): void {
 /** A model's (or a reference factor's) entry of metrics.json. */
 function summarizeModel(e: ModelEvaluation): Record<string, unknown> {
   return {
-    factor: e.factor,
+    factor: e.factor, inputs: e.rolling && inputSetOfSpec(e.rolling.spec),
     ic_mean: e.ic.summary.ic.mean, ic_std: e.ic.summary.ic.std, ir: e.ic.summary.ic.ir, ic_t: e.ic.summary.ic.t,
     ic_positive: e.ic.summary.ic.positive, rank_ic_mean: e.ic.summary.rankIc.mean, rank_ic_std: e.ic.summary.rankIc.std,
     rank_ir: e.ic.summary.rankIc.ir, ic_by_year: e.ic.byYear, ic_decay: e.decay,
@@ -51,9 +52,13 @@ export function runMetrics(cfg: Config, prepared: PreparedRun, ev: RunEvaluation
     data_quality: quality,
     labels: { horizon: cfg.horizon, missing: labels.missing, warnings: labels.warnings },
     features: {
-      windows: store.meta.settings.windows, kept: models[0]?.rolling?.windows.map((w) => w.selection?.kept ?? 208) ?? [],
+      windows: store.meta.settings.windows,
+      kept: (models.find((e) => e.rolling?.windows[0]?.selection) ?? models[0])?.rolling?.windows.map((w) => w.selection?.kept ?? 208) ?? [],
       stand_ins: store.meta.standIns, masked_windows: store.meta.masked,
       kept_names_last_window: models.find((e) => e.rolling?.windows.at(-1)?.selection)?.rolling?.windows.at(-1)?.selection?.names ?? [],
+      // The baselines' own inputs (baselineInputs: own): each set's feature count and stand-ins.
+      input_sets: Object.fromEntries(Object.entries(prepared.inputStores ?? {}).map(([set, s]) =>
+        [set, { features: s.meta.names["10"].length, stand_ins: s.meta.standIns }])),
     },
     risk: { styles: styles.names, notes: styles.notes },
     schedule: windows.map((w) => ({ name: w.name, ...windowDates(panel.calendar, w) })),

@@ -8,7 +8,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { z } from "zod";
 import { DType, SafetensorsError, type Tensor, decodeSafetensors, readSafetensorsFile } from "../engine/index.js";
-import { type ImageSpec, N_FEATURES, buildFeatureStore, readFeaturePanel } from "../features/index.js";
+import {
+  INPUT_SETS, INPUT_SET_NAMES, type ImageSpec, type InputSet, buildFeatureStore, featureCount, readFeaturePanel,
+} from "../features/index.js";
 import { type AlphaNet, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
 import { buildSamples } from "../dataset/index.js";
 import { DataError } from "../data/index.js";
@@ -18,6 +20,8 @@ import { loadData } from "./data.js";
 
 const count = z.number().int().min(0);
 const fraction = z.number().min(0).lt(1);
+
+const inputSet = z.enum(INPUT_SET_NAMES as [InputSet, ...InputSet[]]);
 
 /** What a saved model's manifest.json must hold for predict (the rolling trainer writes more). */
 const ManifestSchema = z.object({
@@ -30,11 +34,17 @@ const ManifestSchema = z.object({
       transformerHeads: z.number().int().min(1), transformerFeedforward: count, transformerDropout: fraction, leakySlope: z.number(),
       attentionProjection: z.boolean(), auxWindows: z.array(z.number().int().min(2)), useSpearman: z.boolean(),
     }).strict().partial().optional(),
+    inputs: inputSet.optional(),
   }),
-  features: z.number().int().min(1).max(N_FEATURES),
-  featureColumns: z.array(z.number().int().min(0).max(N_FEATURES - 1)).nullable(),
+  // Bounded by the input set's feature count below (208 for V4's inputs).
+  features: z.number().int().min(1),
+  featureColumns: z.array(z.number().int().min(0)).nullable(),
   images: z.array(z.object({ d: z.number().int().min(1), T: z.number().int().min(1), step: z.number().int().min(1) })).min(1),
-  featureSettings: z.object({ windows: z.array(z.number().int().min(2)).min(1), standardize: z.boolean(), winsorize: z.number().min(0).optional() }),
+  featureSettings: z.object({
+    windows: z.array(z.number().int().min(2)).min(1), standardize: z.boolean(), winsorize: z.number().min(0).optional(),
+    /** The inputs the features are computed from; manifests written before input sets have none: V4's. */
+    inputs: inputSet.optional(),
+  }),
 });
 
 type Manifest = z.infer<typeof ManifestSchema> & { spec: ModelSpec; images: ImageSpec[] };
@@ -65,9 +75,15 @@ function readManifest(path: string): Manifest {
   const fail = (reason: string): never => {
     throw new DataError(path, reason);
   };
+  const set = m.featureSettings.inputs ?? "v4";
+  if ((m.spec.inputs ?? "v4") !== set) fail(`spec.inputs ${m.spec.inputs ?? "v4"} but featureSettings.inputs ${set}`);
+  const F = featureCount(INPUT_SETS[set].length);
+  if (m.features > F) fail(`features: ${m.features}, more than the ${F} features of the ${set} inputs`);
+  const outside = m.featureColumns?.find((c) => c >= F);
+  if (outside !== undefined) fail(`featureColumns: column ${outside} is not one of the ${F} features of the ${set} inputs`);
   if (m.featureColumns && m.featureColumns.length !== m.features)
     fail(`featureColumns lists ${m.featureColumns.length} columns, but features is ${m.features}`);
-  if (!m.featureColumns && m.features !== N_FEATURES) fail(`features is ${m.features} with no featureColumns (all ${N_FEATURES} columns)`);
+  if (!m.featureColumns && m.features !== F) fail(`features is ${m.features} with no featureColumns (all ${F} columns)`);
   const expected = imageSpecs(m.spec);
   if (JSON.stringify(m.images) !== JSON.stringify(expected))
     fail(`images ${JSON.stringify(m.images)} are not those of the ${m.spec.kind} model its spec describes (${JSON.stringify(expected)})`);

@@ -7,7 +7,7 @@ import { type Panel, type QualityReport, industryIndex } from "../data/index.js"
 import { type FeatureStore, buildFeatureStore } from "../features/index.js";
 import { styleExposures } from "../risk/index.js";
 import { type RollingWindow, makeLabels, rollingWindows } from "../dataset/index.js";
-import type { ModelSpec } from "../models/index.js";
+import { type ModelSpec, OWN_INPUTS, inputSetOfSpec } from "../models/index.js";
 import type { PipelineData } from "../train/index.js";
 import { type Config, UsageError, featureSettingsOf } from "./config.js";
 import { loadData } from "./data.js";
@@ -45,9 +45,16 @@ export async function prepareRun(cfg: Config, log: (s: string) => void, progress
   log(`schedule: ${windows.length} test windows: ${windows.map((w) => w.name).join(", ")}`);
   const store = featureStoreOf(cfg, panel, progress);
   log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
+  // The baselines' own inputs (baselineInputs: own): a store per input set, the same windows and scaling.
+  const inputStores: PreparedRun["inputStores"] = {};
+  for (const set of new Set(modelSpecs(cfg).map(([, spec]) => inputSetOfSpec(spec)))) {
+    if (set === "v4") continue;
+    const s = (inputStores[set] = buildFeatureStore(panel, join(cfg.out, "cache", "features"), { ...featureSettingsOf(cfg), inputs: set }));
+    log(`features of the ${set} inputs: ${s.meta.names["10"].length} per window in ${s.dir} (${s.meta.seconds.toFixed(1)} s to build)`);
+  }
   const styles = styleExposures(panel);
   const labels = makeLabels(panel, styles, cfg.horizon);
-  return { panel, quality, oracle, windows, store, styles, labels, industries: industryIndex(panel) };
+  return { panel, quality, oracle, windows, store, inputStores, styles, labels, industries: industryIndex(panel) };
 }
 
 /** The ablations of the paper's chapter 4, as V4 switches. */
@@ -59,11 +66,16 @@ export const ABLATIONS: Record<string, ModelSpec> = {
   "v4-seq10": { kind: "v4", v4: { seqLen: 10 } },
 };
 
-/** The models a run trains, by name: the configured ones, then the ablations; V4's settings applied. */
+/**
+ * The models a run trains, by name: the configured ones, then the ablations; V4's settings applied,
+ * and with baselineInputs "own" each baseline's own inputs.
+ */
 export function modelSpecs(cfg: Config): [string, ModelSpec][] {
   const withV4 = (spec: ModelSpec): ModelSpec => (spec.kind === "v4" ? { kind: "v4", v4: { ...cfg.v4, ...spec.v4 } } : spec);
+  const own = (kind: ModelSpec["kind"]): ModelSpec["inputs"] =>
+    (cfg.baselineInputs === "own" && kind !== "ridge" ? OWN_INPUTS[kind] : undefined);
   return [
-    ...cfg.models.map((m) => [m, { kind: m }] as [string, ModelSpec]),
+    ...cfg.models.map((m) => [m, { kind: m, ...(own(m) ? { inputs: own(m) } : {}) }] as [string, ModelSpec]),
     ...(cfg.ablations ? Object.entries(ABLATIONS) : []),
     ...(cfg.references ? [["ridge", { kind: "ridge" }] as [string, ModelSpec]] : []),
   ].map(([name, spec]) => [name, withV4(spec)]);

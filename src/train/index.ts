@@ -9,5 +9,5 @@ export {
   assembleRolling, assembleSeeds, checkResume, seedCount, seedFolder, type SeedResult, dataHash, runRolling, trainWindow,
   type RollingResult,
 } from "./rolling.js";
-export { PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult, type WindowTask } from "./window.js";
+export { PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult, type WindowTask, storeOf } from "./window.js";
 export { RIDGE_PENALTIES, gram, ridgeSolve, ridgeWindow } from "./ridge.js";

@@ -8,15 +8,16 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { manualSeed, saveModel, scope } from "../engine/index.js";
 import type { Panel } from "../data/index.js";
-import { AlphaNetV4, type ModelSpec, createModel, firstLayers, imageSpecs } from "../models/index.js";
+import { AlphaNetV4, type ModelSpec, createModel, firstLayers, imageSpecs, usesSpearman } from "../models/index.js";
 import { type Projection, projectionAt } from "../risk/index.js";
+import { INPUT_SETS, featuresOf, inputSetOf } from "../features/index.js";
 import { type RollingWindow, type SampleSet, buildSamples, refitRange, windowDates } from "../dataset/index.js";
 import type { TrainOptions } from "./options.js";
 import { imagesFor, predict, trainModel } from "./trainer.js";
 import { checkpointMade, resumableCheckpoint } from "./checkpoint.js";
 import { ridgeWindow } from "./ridge.js";
 import { type Significance, parameterSignificance } from "../evaluate/index.js";
-import type { PanelCache, PipelineData, RollingOptions, WindowOutcome, WindowResult, WindowTask } from "./window.js";
+import { type PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult, type WindowTask, storeOf } from "./window.js";
 
 export interface RollingResult {
   name: string;
@@ -80,7 +81,7 @@ export function dataHash(p: Panel): string {
 function checkpointRecord(name: string, spec: ModelSpec, data: PipelineData, w: RollingWindow, o: RollingOptions): Record<string, unknown> {
   return {
     data: dataHash(data.panel), model: name, spec, window: windowDates(data.panel.calendar, w),
-    features: { settings: data.store.meta.settings, spearmanThreshold: (spec.v4?.useSpearman ?? true) ? o.spearmanThreshold : null },
+    features: { settings: storeOf(data, spec).meta.settings, spearmanThreshold: usesSpearman(spec) ? o.spearmanThreshold : null },
     horizon: data.labels.horizon, sampleStep: o.sampleStep, rotateDates: o.rotateDates ?? false, minListingDays: o.minListingDays,
   };
 }
@@ -133,11 +134,11 @@ export function trainWindow({ name, spec, data, cache, window: w, index: i, seed
   const specs = imageSpecs(spec);
   const projection = (date: number, samples: { stock: number }[]): Projection =>
     projectionAt(data.styles, data.industries, D, date, samples.map((s) => s.stock));
-  const featureNames = data.store.meta.names["10"];
-  const useSpearman = spec.v4?.useSpearman ?? true;
-  const sel = useSpearman ? cache.selection(panel.calendar, w, o.seed ?? 0, o.spearmanThreshold) : null;
+  const store = storeOf(data, spec);
+  const featureNames = store.meta.names["10"];
+  const sel = usesSpearman(spec) ? cache.selection(panel.calendar, w, o.seed ?? 0, o.spearmanThreshold) : null;
   const cols = sel ? sel.kept : undefined;
-  const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, cols)]));
+  const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, cols, store)]));
   const K = panels.get(specs[0].d)!.columns.length;
   const mk = (range: RollingWindow["train"], step: number, requireLabel: boolean): SampleSet =>
     buildSamples(panel, panels, specs, data.labels.standardized, range, { step, minListingDays: o.minListingDays, requireLabel });
@@ -188,7 +189,9 @@ export function trainWindow({ name, spec, data, cache, window: w, index: i, seed
     saveModel(seedFolder(join(o.outDir, "models", name, String(i)), k), model.stateDict(), {
       format: "alphanet-model", version: 1, model: name, spec, features: K, featureColumns: cols ?? null, featureNames: names,
       images: specs, window: { name: w.name, ...windowDates(panel.calendar, w) },
-      featureSettings: data.store.meta.settings, dataKey: data.store.meta.key, bestEpoch: r.bestEpoch, log: r.log,
+      // The input set named even when V4's (a V4 store's settings leave it out): predict rebuilds these features.
+      featureSettings: { ...store.meta.settings, inputs: inputSetOf(store.meta.settings) }, dataKey: store.meta.key,
+      bestEpoch: r.bestEpoch, log: r.log,
       // The weights: the refit's (trained on train + validation) or the early-stopping run's best epoch.
       weights: refit ? "refit" : "best-validation-epoch", refit: refit ?? null,
     });
@@ -196,7 +199,8 @@ export function trainWindow({ name, spec, data, cache, window: w, index: i, seed
   const attention = model instanceof AlphaNetV4 && test.samples.length
     ? scope(() => model.attentionProfile(imagesFor({ specs, panels }, test.samples.slice(0, 2048)))) : undefined;
   const layers = firstLayers(model, specs);
-  const significance = layers.length ? parameterSignificance(columns, layers) : null;
+  const set = inputSetOf(store.meta.settings);
+  const significance = layers.length ? parameterSignificance(columns, layers, featuresOf(INPUT_SETS[set])) : null;
   model.dispose();
   cache.trim();
   return {

@@ -7,19 +7,30 @@ import type { Panel } from "../data/index.js";
 import {
   type FeaturePanel, type FeatureStore, type SpearmanSelection, readFeaturePanel, spearmanSelect,
 } from "../features/index.js";
+import { type ModelSpec, inputSetOfSpec } from "../models/index.js";
 import type { StyleExposures } from "../risk/index.js";
 import type { Labels, RollingWindow } from "../dataset/index.js";
 import type { Significance } from "../evaluate/index.js";
 import type { EpochLog, TrainOptions } from "./options.js";
-import type { ModelSpec } from "../models/index.js";
 
 export interface PipelineData {
   panel: Panel;
+  /** V4's features (13 inputs): every model's unless its spec names other inputs. */
   store: FeatureStore;
+  /** The stores of the other input sets the run's models read (the baselines' own inputs). */
+  inputStores?: Partial<Record<"v1" | "v2", FeatureStore>>;
   styles: StyleExposures;
   labels: Labels;
   /** Each stock's industry as an index into `names` (data's industryIndex of the panel). */
   industries: { index: Int32Array; names: string[] };
+}
+
+/** The feature store a model reads: its spec's input set's. */
+export function storeOf(data: PipelineData, spec: ModelSpec): FeatureStore {
+  const set = inputSetOfSpec(spec);
+  const store = set === "v4" ? data.store : data.inputStores?.[set];
+  if (!store) throw new Error(`no feature store of the ${set} inputs was built for this run`);
+  return store;
 }
 
 /**
@@ -69,18 +80,19 @@ export interface WindowResult {
 }
 
 /**
- * Feature panels are read once per (window d, columns) and shared across windows and models; so is
- * each window's Spearman selection, which depends on the window and not on the model.
+ * Feature panels are read once per (store, window d, columns) and shared across windows and models;
+ * so is each window's Spearman selection (on V4's store), which depends on the window and not on the model.
  */
 export class PanelCache {
   readonly #cache = new Map<string, FeaturePanel>();
   readonly #selections = new Map<string, SpearmanSelection>();
   constructor(readonly store: FeatureStore) {}
-  get(d: number, columns?: number[]): FeaturePanel {
-    const key = `${d}:${columns ? columns.join(",") : "all"}`;
+  /** Window d's panel of `store` (default the cache's own, V4's), with `columns` (default all). */
+  get(d: number, columns?: number[], store = this.store): FeaturePanel {
+    const key = `${store === this.store ? "" : store.dir}:${d}:${columns ? columns.join(",") : "all"}`;
     let p = this.#cache.get(key);
     if (!p) {
-      p = readFeaturePanel(this.store, d, columns);
+      p = readFeaturePanel(store, d, columns);
       this.#cache.set(key, p);
     }
     return p;
