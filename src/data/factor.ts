@@ -11,7 +11,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Panel } from "./panel.js";
 import { normalizeCode } from "./presets.js";
 import { DataError } from "./quality.js";
-import { csvExpr, dateExpr, ident, openDuckDB, q, rows as all } from "./read.js";
+import { csvExpr, dateExpr, ident, openDuckDB, q, rows as all } from "./sql.js";
 import { type CsvSource, type Encoding, MISSING_TOKENS, countLines, lineOfRecord, releaseSource, sniffSource } from "./source.js";
 
 export interface FactorOptions {

@@ -3,9 +3,10 @@
  * with the file's own count of its lines (source.ts) on the typed read.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { LoadOptions } from "./columns.js";
 import type { ReaderReply } from "./load.js";
 import { DataError } from "./quality.js";
-import { type LoadOptions, readSource } from "./read.js";
+import { readSource } from "./read.js";
 import { type SourceFile, countLines } from "./source.js";
 
 const { source, options, mode } = workerData as { source: SourceFile; options: LoadOptions; mode: "typed" | "text" };
