@@ -115,19 +115,15 @@ function configFrom(argv: string[], base: Record<string, unknown> = {}): Config 
   return config;
 }
 
-type IcRow = { ic_mean: number; ic_std: number; ir: number; rank_ic_mean: number };
-
 async function run(argv: string[], base: Record<string, unknown> = {}): Promise<number> {
   const cfg = configFrom(argv, base);
+  const { icColumn } = await import("../evaluate/index.js");
   const r = await (await import("../run/index.js")).run(cfg);
-  const rows = Object.entries(r.metrics.models as Record<string, IcRow>);
-  rows.push(...Object.entries((r.metrics.references ?? {}) as Record<string, IcRow>));
-  const oracle = r.metrics.oracle as IcRow | null;
-  if (oracle) rows.push(["oracle", oracle]);
+  const [ic, std, ir, rankIc] = ["ic_mean", "ic_std", "ir", "rank_ic_mean"].map((k) => icColumn(r.icTable, k));
   console.log("table 1-1 (IC test):");
   console.log("model          IC mean   IC std     IR   rank IC");
-  for (const [name, m] of rows)
-    console.log(`${name.padEnd(14)} ${m.ic_mean.toFixed(4).padStart(7)} ${m.ic_std.toFixed(4).padStart(8)} ${m.ir.toFixed(3).padStart(6)} ${m.rank_ic_mean.toFixed(4).padStart(9)}`);
+  r.icTable.rows.forEach(({ name }, i) =>
+    console.log(`${name.padEnd(14)} ${ic[i].toFixed(4).padStart(7)} ${std[i].toFixed(4).padStart(8)} ${ir[i].toFixed(3).padStart(6)} ${rankIc[i].toFixed(4).padStart(9)}`));
   console.log(`report: ${join(r.outDir, "report.html")}`);
   return 0;
 }

@@ -150,13 +150,15 @@ export function annualize(nav: number[]): number {
   return Math.pow(nav[nav.length - 1] / nav[0], 252 / (nav.length - 1)) - 1;
 }
 
+/** Each date's NAV over its running peak, minus 1: 0 at a new high, -0.1 ten per cent below it. */
+export function drawdownSeries(nav: number[]): number[] {
+  let peak = -Infinity;
+  return nav.map((v) => { peak = Math.max(peak, v); return v / peak - 1; });
+}
+
+/** The largest drawdown, as a positive fraction (0 for a NAV that never falls). */
 export function maxDrawdown(nav: number[]): number {
-  let peak = -Infinity, mdd = 0;
-  for (const v of nav) {
-    peak = Math.max(peak, v);
-    mdd = Math.max(mdd, 1 - v / peak);
-  }
-  return mdd;
+  return drawdownSeries(nav).reduce((mdd, dd) => Math.max(mdd, -dd), 0);
 }
 
 export function dailyReturnsOf(nav: number[]): number[] {

@@ -1,15 +1,15 @@
 /**
  * The run's evaluation: each model's factor (the configured prediction, the other one beside it,
  * each seed's), the oracle and the classic reference factors on the cells the first model
- * predicts, and a factor file against a dataset (`alphanet evaluate`). Kept in one place, to be
- * handed to the evaluate stage.
+ * predicts, and a factor file against a dataset (`alphanet evaluate`): each through the evaluate
+ * stage's evaluateFactor, with the configuration's settings.
  */
-import { type Panel, readFactorFile } from "../data/index.js";
+import { readFactorFile } from "../data/index.js";
 import { classicFactors } from "../features/index.js";
-import { type StyleExposures, neutralizePanel } from "../risk/index.js";
-import { type Labels, forwardReturns } from "../dataset/index.js";
+import { neutralizePanel } from "../risk/index.js";
+import { forwardReturns } from "../dataset/index.js";
 import type { RollingResult } from "../train/index.js";
-import { DEFAULT_ENHANCE, type Costs, enhanceIndex, icDecay, icTest, stratify, styleExposure } from "../evaluate/index.js";
+import { type Costs, DECAY_HORIZONS, type FactorOptions, evaluateFactor, icTest } from "../evaluate/index.js";
 import type { ReportModel } from "../report/index.js";
 import { type Config, costsOf } from "./config.js";
 import { loadData } from "./data.js";
@@ -55,27 +55,10 @@ export interface RunEvaluations {
   costs: Costs;
 }
 
-/** What evaluating a factor reads: the data, the labels and styles, and the configuration's settings. */
-interface EvaluationContext {
-  panel: Panel;
-  labels: Labels;
-  styles: StyleExposures;
-  settings: Config["evaluate"];
-  costs: Costs;
-}
-
-/** A factor's IC test, IC decay, quintiles, index enhancement and style exposure. */
-async function evaluateFactor(c: EvaluationContext, name: string, factor: Float64Array, trainSeconds: number): Promise<ModelEvaluation> {
-  const { panel, styles, settings: e } = c;
-  const S = panel.stocks.length, D = panel.calendar.length;
-  const sizeIdx = styles.names.indexOf("size");
-  const ic = icTest(factor, c.labels.raw, panel.calendar, S, e.every);
-  const decay = icDecay(factor, panel.fields.vwap!, S, D, [1, 5, 10, 20], e.every);
-  const groups = stratify(panel, factor, { groups: e.groups, every: e.every, costs: c.costs });
-  const enhancement = panel.indexWeights[e.index] && sizeIdx >= 0
-    ? await enhanceIndex(panel, factor, styles.values[sizeIdx], { ...DEFAULT_ENHANCE, ...e, costs: c.costs })
-    : null;
-  return { name, ic, decay, groups, enhancement, styleExposure: styleExposure(factor, styles, S, D, e.every), trainSeconds };
+/** The evaluation's settings from the configuration: groups, costs, decay horizons, index enhancement. */
+function factorOptions(e: Config["evaluate"]): FactorOptions {
+  const { every, groups, costs, ...enhance } = e;
+  return { every, groups, costs: costsOf(costs), decay: DECAY_HORIZONS, enhance };
 }
 
 /**
@@ -85,8 +68,10 @@ async function evaluateFactor(c: EvaluationContext, name: string, factor: Float6
 export async function evaluateRun(cfg: Config, prepared: PreparedRun, trained: RollingResult[], log: (s: string) => void): Promise<RunEvaluations> {
   const { panel, labels, styles, industries, oracle } = prepared;
   const S = panel.stocks.length, D = panel.calendar.length;
-  const c: EvaluationContext = { panel, labels, styles, settings: cfg.evaluate, costs: costsOf(cfg.evaluate.costs) };
-  const every = cfg.evaluate.every;
+  const o = factorOptions(cfg.evaluate);
+  const inputs = { forward: labels.raw, styles };
+  const evaluate = async (name: string, factor: Float64Array, trainSeconds: number, extra: Partial<FactorOptions> = {}): Promise<ModelEvaluation> =>
+    ({ name, ...await evaluateFactor(panel, factor, inputs, { ...o, ...extra }), trainSeconds });
   const neutralOf = (f: Float64Array): Float64Array => neutralizePanel(f, styles, industries, S, D).residual;
   const models: ModelEvaluation[] = [];
   for (const rolling of trained) {
@@ -94,16 +79,14 @@ export async function evaluateRun(cfg: Config, prepared: PreparedRun, trained: R
     const neutral = neutralOf(rolling.factor);
     // "The factor" is the configured prediction; the other is reported beside it.
     const [factor, other] = cfg.factor === "neutral" ? [neutral, rolling.factor] : [rolling.factor, neutral];
-    const ev = await evaluateFactor(c, name, factor, rolling.trainSeconds);
+    const ev = await evaluate(name, factor, rolling.trainSeconds,
+      { beside: { factor: other, label: cfg.factor === "neutral" ? "raw" : undefined }, significance: rolling.significance });
     ev.rolling = rolling;
-    const nic = icTest(other, labels.raw, panel.calendar, S, every).summary;
-    ev.neutral = { ic: nic.ic.mean, rankIc: nic.rankIc.mean, styleExposure: styleExposure(other, styles, S, D, every),
-      ...(cfg.factor === "neutral" ? { label: "raw" } : {}) };
     ev.neutralFactor = neutral;
     if (cfg.factor === "neutral") ev.factor = "neutral";
     if (rolling.seeds) {
       const per = rolling.seeds.map((r) => {
-        const t = icTest(cfg.factor === "neutral" ? neutralOf(r.factor) : r.factor, labels.raw, panel.calendar, S, every).summary;
+        const t = icTest(cfg.factor === "neutral" ? neutralOf(r.factor) : r.factor, labels.raw, panel.calendar, S, o.every).summary;
         return { seed: r.seed, ic_mean: t.ic.mean, rank_ic_mean: t.rankIc.mean, ir: t.ic.ir, rank_ir: t.rankIc.ir };
       });
       ev.seeds = { seeds: per, ic_mean: spread(per.map((x) => x.ic_mean)), rank_ic_mean: spread(per.map((x) => x.rank_ic_mean)) };
@@ -119,10 +102,10 @@ export async function evaluateRun(cfg: Config, prepared: PreparedRun, trained: R
     for (let k = 0; k < S * D; k++) if (first ? Number.isFinite(first[k]) : false) f[k] = x[k];
     return f;
   };
-  const oracleEval = oracle ? await evaluateFactor(c, "oracle", onTestCells(oracle), 0) : null;
+  const oracleEval = oracle ? await evaluate("oracle", onTestCells(oracle), 0) : null;
   const references: ModelEvaluation[] = [];
-  if (cfg.references) for (const f of classicFactors(panel)) references.push(await evaluateFactor(c, f.name, onTestCells(f.values), 0));
-  return { models, oracle: oracleEval, references, costs: c.costs };
+  if (cfg.references) for (const f of classicFactors(panel)) references.push(await evaluate(f.name, onTestCells(f.values), 0));
+  return { models, oracle: oracleEval, references, costs: o.costs };
 }
 
 /**
@@ -131,11 +114,9 @@ export async function evaluateRun(cfg: Config, prepared: PreparedRun, trained: R
  */
 export async function evaluateFactorFile(cfg: Config, factorPath: string, column?: string): Promise<Record<string, unknown>> {
   const { panel } = await loadData(cfg);
-  const S = panel.stocks.length;
   const { factor, accounting } = await readFactorFile(factorPath, panel, { column, padCodes: cfg.data.padCodes, encoding: cfg.data.encoding });
-  const fwd = forwardReturns(panel, cfg.horizon).fwd;
-  const ic = icTest(factor, fwd, panel.calendar, S, cfg.evaluate.every);
-  const g = stratify(panel, factor, { groups: cfg.evaluate.groups, every: cfg.evaluate.every, costs: costsOf(cfg.evaluate.costs) });
+  const { every, groups, costs } = factorOptions(cfg.evaluate);
+  const { ic, groups: g } = await evaluateFactor(panel, factor, { forward: forwardReturns(panel, cfg.horizon).fwd }, { every, groups, costs });
   return {
     ic: ic.summary, ic_by_year: ic.byYear, group_annual_excess: g.annualExcess, long_short_annual: g.longShortAnnual,
     rebalance_dates_without_groups: { count: g.ungrouped.length, examples: g.ungrouped.slice(0, 5),

@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { setNumThreads } from "../engine/index.js";
+import type { IcTable } from "../evaluate/index.js";
 import type { Config } from "./config.js";
 import { type ModelEvaluation, evaluateRun } from "./evaluation.js";
 import { clearResults, runMetrics, writeOutputs } from "./outputs.js";
@@ -16,6 +17,8 @@ import { checkResumes, trainModels } from "./train.js";
 export interface RunResult {
   metrics: Record<string, unknown>;
   evaluations: ModelEvaluation[];
+  /** Table 1-1 of every evaluation (models, reference factors, oracle): printed, written as table_1_1_ic.csv, drawn in the report. */
+  icTable: IcTable;
   outDir: string;
 }
 
@@ -38,8 +41,8 @@ export async function run(cfg: Config, opts: { log?: (s: string) => void; progre
   const evaluations = await evaluateRun(cfg, prepared, trained, log);
   // metrics.json, CSVs, the report (report/)
   const metrics = runMetrics(cfg, prepared, evaluations, (Date.now() - t0) / 1000);
-  await writeOutputs(cfg.out, prepared, evaluations, metrics, log);
-  return { metrics, evaluations: evaluations.models, outDir: cfg.out };
+  const table = await writeOutputs(cfg.out, prepared, evaluations, metrics, log);
+  return { metrics, evaluations: evaluations.models, icTable: table, outDir: cfg.out };
 }
 
 export {

@@ -9,6 +9,7 @@ import { forwardIC } from "../data/index.js";
 import { windowDates } from "../dataset/index.js";
 import { torchVersion } from "../engine/index.js";
 import { inputSetOfSpec } from "../models/index.js";
+import { type IcTable, icTable } from "../evaluate/index.js";
 import { chartPngs, renderReport } from "../report/index.js";
 import type { Config } from "./config.js";
 import type { ModelEvaluation, RunEvaluations } from "./evaluation.js";
@@ -17,6 +18,11 @@ import type { PreparedRun } from "./prepare.js";
 /** A run that stops early must not leave results that look complete: the last run's are removed before training. */
 export function clearResults(outDir: string): void {
   for (const f of ["metrics.json", "report.html"]) rmSync(join(outDir, f), { force: true });
+}
+
+/** Every evaluation in the order of the tables: the models, the reference factors, the oracle. */
+function allEvaluations(ev: RunEvaluations): ModelEvaluation[] {
+  return [...ev.models, ...ev.references, ...(ev.oracle ? [ev.oracle] : [])];
 }
 
 /** A model's (or a reference factor's) entry of metrics.json. */
@@ -29,13 +35,15 @@ function summarizeModel(e: ModelEvaluation): Record<string, unknown> {
     group_annual_excess: e.groups.annualExcess, group_annual_return: e.groups.annualReturn,
     long_short_annual: e.groups.longShortAnnual, group_turnover: e.groups.turnover,
     enhancement: e.enhancement ? { by_year: e.enhancement.byYear, max_constraint_violation: e.enhancement.maxConstraintViolation,
-      relaxed_rebalances: e.enhancement.relaxed, rebalances: e.enhancement.rebalances } : null,
+      relaxed_rebalances: e.enhancement.relaxed, rebalances: e.enhancement.rebalances, excess_drawdown: e.enhancement.excessDrawdown } : null,
     style_exposure: e.styleExposure, train_seconds: e.trainSeconds,
     [e.neutral?.label ?? "neutralised"]: e.neutral
       ? { ic_mean: e.neutral.ic, rank_ic_mean: e.neutral.rankIc, style_exposure: e.neutral.styleExposure } : undefined,
     seeds: e.seeds,
     windows: e.rolling?.windows.map((w) => ({ window: w.window, best_epoch: w.bestEpoch, epochs: w.log.length, seconds: w.seconds,
       kept_features: w.selection?.kept ?? null, samples: w.samples, attention: w.attention, refit: w.refit ?? null })),
+    significance: e.significance ? { operators: e.significance.operators, windows: e.significance.windows,
+      mean_abs_weight: e.significance.grid, by_input: e.significance.byInput } : undefined,
   };
 }
 
@@ -85,10 +93,10 @@ function csv(rows: (string | number)[][]): string {
 
 /**
  * Writes the outputs (the charts' record added to `metrics`): staged, then moved into place;
- * metrics.json last, so that its presence means complete.
+ * metrics.json last, so that its presence means complete. Returns table 1-1 as written (the command line prints it).
  */
 export async function writeOutputs(outDir: string, prepared: PreparedRun, ev: RunEvaluations, metrics: Record<string, unknown>,
-  log: (s: string) => void): Promise<void> {
+  log: (s: string) => void): Promise<IcTable> {
   const { panel, quality, store } = prepared;
   const S = panel.stocks.length, D = panel.calendar.length;
   const staging = join(outDir, `.staging-${process.pid}`);
@@ -107,17 +115,21 @@ export async function writeOutputs(outDir: string, prepared: PreparedRun, ev: Ru
     writeFactor(`factor_${e.name}.csv`, e.rolling!.factor);
     writeFactor(`factor_neutral_${e.name}.csv`, e.neutralFactor!);
   }
-  const all = [...ev.models, ...ev.references, ...(ev.oracle ? [ev.oracle] : [])];
-  write("table_1_1_ic.csv", csv([["model", "ic_mean", "ic_std", "ir", "rank_ic_mean", "rank_ic_std", "rank_ir", "ic_t", "ic_positive"],
-    ...all.map((e) => [e.name, e.ic.summary.ic.mean, e.ic.summary.ic.std, e.ic.summary.ic.ir, e.ic.summary.rankIc.mean,
-      e.ic.summary.rankIc.std, e.ic.summary.rankIc.ir, e.ic.summary.ic.t, e.ic.summary.ic.positive])]));
+  const all = allEvaluations(ev);
+  const ic = icTable(all);
+  write("table_1_1_ic.csv", csv([["model", ...ic.columns.map((c) => c.key)], ...ic.rows.map((r) => [r.name, ...r.values])]));
   write("table_5_2_groups.csv", csv([["model", ...all[0].groups.annualExcess.map((_, g) => `group_${g + 1}_annual_excess`), "long_short_annual"],
     ...all.map((e) => [e.name, ...e.groups.annualExcess, e.groups.longShortAnnual])]));
   write("table_5_3_enhancement.csv", csv([["model", "year", "excess_return", "holdings", "volatility", "sharpe", "max_drawdown", "turnover"],
     ...all.flatMap((e) => (e.enhancement?.byYear ?? []).map((y) => [e.name, y.year, y.excess_return, y.holdings, y.volatility, y.sharpe, y.max_drawdown, y.turnover]))]));
+  // The series the report draws (figure 5-1's NAVs, the enhanced portfolio's against its benchmark).
+  write("series_group_nav.csv", csv([["model", "date", ...all[0].groups.nav.map((_, g) => `group_${g + 1}`), "universe"],
+    ...all.flatMap((e) => e.groups.dates.map((d, i) => [e.name, d, ...e.groups.nav.map((n) => n[i]), e.groups.universe[i]]))]));
+  write("series_enhancement_nav.csv", csv([["model", "date", "portfolio", "benchmark"],
+    ...all.flatMap((e) => (e.enhancement?.dates ?? []).map((d, i) => [e.name, d, e.enhancement!.nav[i], e.enhancement!.benchmark[i]]))]));
   write("ic_series.csv", csv([["model", "date", "ic", "rank_ic"], ...all.flatMap((e) => e.ic.dates.map((d, i) => [e.name, d, e.ic.ic[i], e.ic.rankIc[i]]))]));
   write("data_quality.json", JSON.stringify(quality, null, 2));
-  write("report.html", renderReport({ metrics, evaluations: all, quality, store: store.meta, panel }));
+  write("report.html", renderReport({ metrics, evaluations: all, icTable: ic, quality, store: store.meta, panel }));
   const pngs = await chartPngs(resolve(staging, "report.html"), join(staging, "charts"));
   metrics.charts = "written" in pngs ? { png: pngs.written, folder: "charts" } : { png: 0, skipped: pngs.skipped };
   if ("skipped" in pngs) log(`charts: ${pngs.skipped}`);
@@ -127,9 +139,10 @@ export async function writeOutputs(outDir: string, prepared: PreparedRun, ev: Ru
     renameSync(join(staging, "charts"), join(outDir, "charts"));
   }
   const staged = readdirSync(staging);
-  for (const name of ["factor_", "table_", "ic_series.csv", "data_quality.json", "report.html", "metrics.json"]) {
+  for (const name of ["factor_", "table_", "series_", "ic_series.csv", "data_quality.json", "report.html", "metrics.json"]) {
     for (const f of staged.filter((x) => x.startsWith(name))) renameSync(join(staging, f), join(outDir, f));
   }
   rmSync(staging, { recursive: true, force: true });
   log(`report: ${join(outDir, "report.html")}`);
+  return ic;
 }

@@ -42,7 +42,7 @@ test("bad use ends with exit code 2 and one line that says what to fix", () => {
 
 function checkOutputs(out: string, models: string[]): Record<string, unknown> {
   for (const f of ["report.html", "metrics.json", "table_1_1_ic.csv", "table_5_2_groups.csv", "table_5_3_enhancement.csv", "ic_series.csv",
-    ...models.map((m) => `factor_${m}.csv`)]) assert.ok(existsSync(join(out, f)), `${f} is written`);
+    "series_group_nav.csv", "series_enhancement_nav.csv", ...models.map((m) => `factor_${m}.csv`)]) assert.ok(existsSync(join(out, f)), `${f} is written`);
   const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8"));
   for (const m of models) {
     const mm = metrics.models[m];
