@@ -8,7 +8,7 @@
  * record its physical line, and the rows DuckDB returns must equal it.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { Panel } from "./panel.js";
+import { type Grid, type Panel, panelGrid } from "./panel.js";
 import { normalizeCode } from "./presets.js";
 import { DataError } from "./quality.js";
 import { csvExpr, dateExpr, ident, openDuckDB, q, rows as all } from "./sql.js";
@@ -81,11 +81,11 @@ function pickColumns(path: string, header: string[], o: FactorOptions): { date: 
 const n = (v: unknown): number => Number(v as number | bigint);
 
 /**
- * The factor of a file as a panel field: Float64Array [stocks x dates], stock-major (s * D + d), NaN
- * where the file gives no usable value; and what became of each of its rows.
+ * The factor of a file as a grid of the panel's stocks x dates, NaN where the file gives no usable
+ * value; and what became of each of its rows.
  */
 export async function readFactorFile(path: string, panel: Panel, o: FactorOptions = {}):
-  Promise<{ factor: Float64Array; accounting: FactorAccounting }> {
+  Promise<{ factor: Grid; accounting: FactorAccounting }> {
   const file = sniffSource(path, o.encoding);
   if (file.format !== "csv") throw new DataError(path, "is a Parquet file: write the factor as a CSV (date,code,factor)");
   try {
@@ -96,7 +96,7 @@ export async function readFactorFile(path: string, panel: Panel, o: FactorOption
 }
 
 async function readSniffed(path: string, file: CsvSource, panel: Panel, o: FactorOptions):
-  Promise<{ factor: Float64Array; accounting: FactorAccounting }> {
+  Promise<{ factor: Grid; accounting: FactorAccounting }> {
   // Short rows are missing values here (a factor file's last columns may be empty and unwritten).
   const counted = await countLines(file, { shortRows: true });
   const header = file.names.map((h) => h.trim());
@@ -185,14 +185,13 @@ async function readSniffed(path: string, file: CsvSource, panel: Panel, o: Facto
       throw new Error(`${path}: ${rowsIn} rows in, but ${matched} matched + ${droppedSum} dropped`);
     if (matched === 0) throw new DataError(path, await whyNothingMatches(con, panel, accounting));
 
-    const S = panel.stocks.length, D = panel.calendar.length;
-    const factor = new Float64Array(S * D).fill(NaN);
+    const factor = panelGrid(panel);
     const res = await con.stream("SELECT s, t, x FROM fate WHERE reason = 'matched'");
     for (;;) {
       const chunk = await res.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const sv = chunk.getColumnVector(0), tv = chunk.getColumnVector(1), xv = chunk.getColumnVector(2);
-      for (let i = 0; i < chunk.rowCount; i++) factor[(sv.getItem(i) as number) * D + (tv.getItem(i) as number)] = xv.getItem(i) as number;
+      for (let i = 0; i < chunk.rowCount; i++) factor.set(sv.getItem(i) as number, tv.getItem(i) as number, xv.getItem(i) as number);
     }
     return { factor, accounting };
   } finally {

@@ -67,6 +67,60 @@ export function emptyField(S: number, D: number, fill = NaN): Float64Array {
   return new Float64Array(S * D).fill(fill);
 }
 
+/**
+ * A stock x date array: `values` stock-major (index s * dates + d), NaN where missing: a factor, a
+ * label, a style exposure, a panel field. What the stages pass one another instead of a bare array
+ * with its S and D. A hot loop reads `values` with a row offset (`const base = g.index(s, 0)`).
+ */
+export class Grid {
+  constructor(readonly values: Float64Array, readonly stocks: number, readonly dates: number) {
+    if (values.length !== stocks * dates) throw new Error(`a grid of ${stocks} stocks x ${dates} dates needs ${stocks * dates} values, not ${values.length}`);
+  }
+
+  /** The flat index of (stock s, date d) into `values`. */
+  index(s: number, d: number): number {
+    return s * this.dates + d;
+  }
+
+  at(s: number, d: number): number {
+    return this.values[s * this.dates + d];
+  }
+
+  set(s: number, d: number, v: number): void {
+    this.values[s * this.dates + d] = v;
+  }
+
+  /** Stock s's dates as a view (no copy). */
+  row(s: number): Float64Array {
+    return this.values.subarray(s * this.dates, (s + 1) * this.dates);
+  }
+
+  /** A new grid of the same shape: f of each value and its flat index. */
+  map(f: (x: number, k: number) => number): Grid {
+    return new Grid(Float64Array.from(this.values, f), this.stocks, this.dates);
+  }
+}
+
+/** A new S x D grid filled with `fill`. */
+export function grid(S: number, D: number, fill = NaN): Grid {
+  return new Grid(new Float64Array(S * D).fill(fill), S, D);
+}
+
+/** `values` (stock-major, S x D; not copied) as a grid; throws when the length is not S x D. */
+export function gridOf(values: Float64Array, S: number, D: number): Grid {
+  return new Grid(values, S, D);
+}
+
+/** A new grid of the panel's shape (its stocks x its dates) filled with `fill`. */
+export function panelGrid(p: Panel, fill = NaN): Grid {
+  return grid(p.stocks.length, p.calendar.length, fill);
+}
+
+/** A field that must exist, as a grid (the panel's array, not copied). */
+export function fieldGrid(p: Panel, name: FieldName): Grid {
+  return new Grid(field(p, name), p.stocks.length, p.calendar.length);
+}
+
 /** Cells where a flag is set. */
 export function countFlag(f: Uint8Array | undefined): number {
   let n = 0;

@@ -14,7 +14,7 @@
  * the period and delistings, and a CSI-500-like index of mid caps by float cap, reconstituted in
  * June and December, weighted by float cap.
  */
-import { type FieldName, type Panel, boardOf, countFlag, emptyField, priceLimit } from "./panel.js";
+import { type FieldName, type Grid, type Panel, boardOf, countFlag, emptyField, fieldGrid, gridOf, priceLimit } from "./panel.js";
 import { type QualityReport, newQualityReport } from "./quality.js";
 import { Rng } from "./random.js";
 import { pearson } from "./stats.js";
@@ -41,7 +41,7 @@ export const SYNTHETIC_QUICK: SyntheticOptions = { ...SYNTHETIC_DEFAULT, stocks:
 export interface SyntheticMarket {
   panel: Panel;
   /** The planted signal known at the close of each date [stocks x dates] (NaN where not tradable). */
-  oracle: Float64Array;
+  oracle: Grid;
   /** The generator's factor returns and exposures, for checking the risk model. */
   truth: {
     market: Float64Array;
@@ -97,13 +97,14 @@ function standardize(x: Float64Array): void {
 }
 
 /** Mean cross-sectional IC of a [S x D] signal against the forward vwap return over `h` days. */
-export function forwardIC(signal: Float64Array, vwap: Float64Array, S: number, D: number, h: number, step = 5): number {
+export function forwardIC(signal: Grid, vwap: Grid, h: number, step = 5): number {
+  const { stocks: S, dates: D } = signal;
   const ics: number[] = [];
   for (let d = 0; d + 1 + h < D; d += step) {
     const sig: number[] = [], fwd: number[] = [];
     for (let s = 0; s < S; s++) {
-      const x = signal[s * D + d];
-      const r = vwap[s * D + d + 1 + h] / vwap[s * D + d + 1] - 1;
+      const x = signal.at(s, d);
+      const r = vwap.at(s, d + 1 + h) / vwap.at(s, d + 1) - 1;
       if (Number.isFinite(x) && Number.isFinite(r)) { sig.push(x); fwd.push(r); }
     }
     const ic = sig.length >= 5 ? pearson(sig, fwd) : NaN;
@@ -114,7 +115,7 @@ export function forwardIC(signal: Float64Array, vwap: Float64Array, S: number, D
 
 interface Generated {
   panel: Panel;
-  oracle: Float64Array;
+  oracle: Grid;
   truth: SyntheticMarket["truth"];
 }
 
@@ -311,7 +312,7 @@ function generate(o: SyntheticOptions, alphaLoading: number, calendarOverride?: 
     listDate: Array.from(listAt, (d) => calendar[Math.min(d, D - 1)]), indexWeights: { csi500: weights },
     priceBasis: "adjusted: synthetic prices have no corporate actions (adj_factor = 1)", market: "cn",
   };
-  return { panel, oracle, truth: { market, industry, size, industryOf, beta, sizeExposure, alphaLoading } };
+  return { panel, oracle: gridOf(oracle, S, D), truth: { market, industry, size, industryOf, beta, sizeExposure, alphaLoading } };
 }
 
 /**
@@ -326,8 +327,7 @@ export function syntheticMarket(options: Partial<SyntheticOptions> = {}): Synthe
   let k = 0.3;
   for (let it = 0; it < 3; it++) {
     const g = generate(pilotOpts, k, pilotCal);
-    const { S, D } = { S: g.panel.stocks.length, D: g.panel.calendar.length };
-    const ic = forwardIC(g.oracle, g.panel.fields.vwap!, S, D, o.horizon, 2);
+    const ic = forwardIC(g.oracle, fieldGrid(g.panel, "vwap"), o.horizon, 2);
     if (!(ic > 0.005)) { k *= 2; continue; }
     k *= o.targetIC / ic;
   }

@@ -3,7 +3,7 @@
  * and why: ST or PT stocks, suspended days, days at the limit, new listings, images with missing
  * windows, missing labels (training and validation only: a test sample needs no label to be scored).
  */
-import type { Panel } from "../data/index.js";
+import type { Grid, Panel } from "../data/index.js";
 import { type FeaturePanel, type ImageSpec, type Sample, imageValid } from "../features/index.js";
 import type { Range } from "./splits.js";
 
@@ -21,7 +21,7 @@ export interface SampleSet {
   excluded: Record<string, number>;
 }
 
-export function buildSamples(p: Panel, panels: Map<number, FeaturePanel>, specs: ImageSpec[], label: Float64Array,
+export function buildSamples(p: Panel, panels: Map<number, FeaturePanel>, specs: ImageSpec[], label: Grid,
   range: Range, o: SampleOptions): SampleSet {
   const S = p.stocks.length, D = p.calendar.length;
   const F = p.fields;
@@ -35,7 +35,7 @@ export function buildSamples(p: Panel, panels: Map<number, FeaturePanel>, specs:
     if (t < 0 || t >= D) continue;
     const from = samples.length;
     for (let s = 0; s < S; s++) {
-      const k = s * D + t;
+      const k = label.index(s, t);
       if (!Number.isFinite(F.close![k])) { excluded.not_listed++; continue; }
       if (st && st[k] === 1) { excluded.st++; continue; }
       if (susp && susp[k] === 1) { excluded.suspended++; continue; }
@@ -43,7 +43,7 @@ export function buildSamples(p: Panel, panels: Map<number, FeaturePanel>, specs:
       if (t - listIdx[s] < o.minListingDays) { excluded.new_listing++; continue; }
       if (p.universe && p.universe[k] !== 1) { excluded.not_in_universe++; continue; }
       if (!specs.every((sp) => imageValid(panels.get(sp.d)!, s, t, sp.T, sp.step))) { excluded.image_incomplete++; continue; }
-      if (o.requireLabel && !Number.isFinite(label[k])) { excluded.no_label++; continue; }
+      if (o.requireLabel && !Number.isFinite(label.values[k])) { excluded.no_label++; continue; }
       samples.push({ stock: s, date: t });
     }
     if (samples.length > from) dates.push({ date: t, from, to: samples.length });

@@ -12,7 +12,7 @@
  * - the portfolio is marked at each day's close (the last close for a suspended stock);
  * - returns are annualised geometrically over 252 trading days: (NAV_end / NAV_start)^(252 / n) - 1.
  */
-import { type Panel, field } from "../data/index.js";
+import { type Panel, fieldGrid } from "../data/index.js";
 
 export interface Costs {
   commission: number;
@@ -53,7 +53,7 @@ export interface Simulation {
 export function simulate(p: Panel, targets: Map<number, Map<number, number>>, costs: Costs, capital = 1_000_000,
   end = p.calendar.length - 1): Simulation {
   const D = p.calendar.length;
-  const vwap = field(p, "vwap"), close = field(p, "close");
+  const vwap = fieldGrid(p, "vwap"), close = fieldGrid(p, "close");
   const { is_suspended: susp, limit_up: up, limit_down: down } = p.flags;
   const signalDates = [...targets.keys()].sort((a, b) => a - b);
   const sim: Simulation = { dates: [], nav: [], fills: [], turnover: [], blocked: { suspended: 0, limit_up: 0, limit_down: 0 }, holdings: [], costsPaid: 0 };
@@ -63,7 +63,7 @@ export function simulate(p: Panel, targets: Map<number, Map<number, number>>, co
   const lastClose = new Map<number, number>();
   const start = signalDates[0] + 1;
   const price = (s: number, d: number): number => {
-    const c = close[s * D + d];
+    const c = close.at(s, d);
     if (Number.isFinite(c)) lastClose.set(s, c);
     return lastClose.get(s) ?? 0;
   };
@@ -72,11 +72,11 @@ export function simulate(p: Panel, targets: Map<number, Map<number, number>>, co
     if (target) {
       // Value the book at today's execution prices.
       let value = cash;
-      for (const [s, q] of shares) value += q * (Number.isFinite(vwap[s * D + d]) ? vwap[s * D + d] : price(s, d - 1));
+      for (const [s, q] of shares) value += q * (Number.isFinite(vwap.at(s, d)) ? vwap.at(s, d) : price(s, d - 1));
       let traded = 0;
       const want = new Map<number, number>();
       for (const s of new Set([...shares.keys(), ...target.keys()])) {
-        const px = vwap[s * D + d];
+        const px = vwap.at(s, d);
         const w = target.get(s) ?? 0;
         const have = shares.get(s) ?? 0;
         if (Number.isFinite(px) && px > 0) want.set(s, (w * value) / px);
@@ -87,8 +87,8 @@ export function simulate(p: Panel, targets: Map<number, Map<number, number>>, co
         }
       }
       const cannot = (s: number, side: "buy" | "sell"): string | null => {
-        const k = s * D + d;
-        if (!Number.isFinite(vwap[k]) || (susp && susp[k] === 1)) return "suspended";
+        const k = vwap.index(s, d);
+        if (!Number.isFinite(vwap.values[k]) || (susp && susp[k] === 1)) return "suspended";
         if (side === "buy" && up && up[k] === 1) return "limit_up";
         if (side === "sell" && down && down[k] === 1) return "limit_down";
         return null;
@@ -99,7 +99,7 @@ export function simulate(p: Panel, targets: Map<number, Map<number, number>>, co
         if (q >= have - 1e-12) continue;
         const why = cannot(s, "sell");
         if (why) { sim.blocked[why]++; continue; }
-        const px = vwap[s * D + d];
+        const px = vwap.at(s, d);
         const qty = have - q;
         const gross = qty * px;
         const cost = gross * (costs.commission + costs.stampDuty);
@@ -116,13 +116,13 @@ export function simulate(p: Panel, targets: Map<number, Map<number, number>>, co
         if (q <= have + 1e-12) continue;
         const why = cannot(s, "buy");
         if (why) { sim.blocked[why]++; continue; }
-        const gross = (q - have) * vwap[s * D + d];
+        const gross = (q - have) * vwap.at(s, d);
         buys.push([s, q - have]);
         need += gross * (1 + costs.commission);
       }
       const scale = need > cash ? cash / need : 1;
       for (const [s, dq] of buys) {
-        const px = vwap[s * D + d];
+        const px = vwap.at(s, d);
         const qty = dq * scale;
         const gross = qty * px;
         const cost = gross * costs.commission;

@@ -16,7 +16,7 @@ import type { Highs, InitOptions } from "highs";
 type Loader = (options?: InitOptions) => Promise<Highs>;
 const highsLoader: Loader = ((highsModule as unknown as { default: Loader | { default: Loader } }).default as { default?: Loader }).default
   ?? ((highsModule as unknown as { default: Loader }).default);
-import { type Panel, industryIndex } from "../data/index.js";
+import { type Grid, type Panel, fieldGrid, gridOf, industryIndex } from "../data/index.js";
 import { type Costs, annualVol, annualize, maxDrawdown, simulate } from "./backtest.js";
 import { indicesByYear, rebalanceDates } from "./ic.js";
 
@@ -143,16 +143,15 @@ export interface EnhancementResult {
 }
 
 /** Benchmark NAV: the index's close-to-close return with yesterday's weights. */
-function benchmarkNav(p: Panel, w: Float64Array, from: number, to: number): number[] {
-  const D = p.calendar.length, S = p.stocks.length;
-  const close = p.fields.close!;
+function benchmarkNav(p: Panel, w: Grid, from: number, to: number): number[] {
+  const close = fieldGrid(p, "close");
   const nav = [1];
   for (let d = from + 1; d <= to; d++) {
     let r = 0, tot = 0;
-    for (let s = 0; s < S; s++) {
-      const b = w[s * D + d - 1];
+    for (let s = 0; s < w.stocks; s++) {
+      const b = w.at(s, d - 1);
       if (b <= 0) continue;
-      const x = close[s * D + d] / close[s * D + d - 1] - 1;
+      const x = close.at(s, d) / close.at(s, d - 1) - 1;
       if (Number.isFinite(x)) { r += b * x; tot += b; }
     }
     nav.push(nav[nav.length - 1] * (1 + (tot > 0 ? r / tot : 0)));
@@ -160,22 +159,23 @@ function benchmarkNav(p: Panel, w: Float64Array, from: number, to: number): numb
   return nav;
 }
 
-export async function enhanceIndex(p: Panel, factor: Float64Array, size: Float64Array, o: EnhanceOptions): Promise<EnhancementResult> {
-  const S = p.stocks.length, D = p.calendar.length;
-  const bw = p.indexWeights[o.index];
-  if (!bw) throw new Error(`no weights for the index "${o.index}" (the data has: ${Object.keys(p.indexWeights).join(", ") || "none"})`);
+export async function enhanceIndex(p: Panel, factor: Grid, size: Grid, o: EnhanceOptions): Promise<EnhancementResult> {
+  const { stocks: S, dates: D } = factor;
+  const weights = p.indexWeights[o.index];
+  if (!weights) throw new Error(`no weights for the index "${o.index}" (the data has: ${Object.keys(p.indexWeights).join(", ") || "none"})`);
+  const bw = gridOf(weights, S, D);
   const { index: ind } = industryIndex(p);
-  const close = p.fields.close!;
+  const close = fieldGrid(p, "close");
   const targets = new Map<number, Map<number, number>>();
   let prev: Map<number, number> | null = null;
   let prevDate = -1;
   let worst = 0, relaxed = 0;
-  const dates = rebalanceDates(factor, S, D, o.every);
+  const dates = rebalanceDates(factor, o.every);
   for (const t of dates) {
     // Candidates: benchmark members and stocks with a factor value; the others' score is the mean.
     const cand: number[] = [];
-    for (let s = 0; s < S; s++) if (bw[s * D + t] > 0 || Number.isFinite(factor[s * D + t]) || prev?.has(s)) cand.push(s);
-    const f = cand.map((s) => factor[s * D + t]);
+    for (let s = 0; s < S; s++) if (bw.at(s, t) > 0 || Number.isFinite(factor.at(s, t)) || prev?.has(s)) cand.push(s);
+    const f = cand.map((s) => factor.at(s, t));
     const fin = f.filter(Number.isFinite);
     const m = fin.reduce((a, b) => a + b, 0) / Math.max(1, fin.length);
     const sd = Math.sqrt(fin.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, fin.length - 1)) || 1;
@@ -185,15 +185,15 @@ export async function enhanceIndex(p: Panel, factor: Float64Array, size: Float64
     if (prev) {
       const raw = cand.map((s) => {
         const w0 = prev!.get(s) ?? 0;
-        const a = close[s * D + prevDate + 1], b = close[s * D + t];
+        const a = close.at(s, prevDate + 1), b = close.at(s, t);
         return w0 * (Number.isFinite(a) && Number.isFinite(b) && a > 0 ? b / a : 1);
       });
       const tot = raw.reduce((a, b) => a + b, 0);
       drift = raw.map((x) => x / (tot || 1));
     }
     const problem: RebalanceProblem = {
-      score, industry: cand.map((s) => ind[s]), size: cand.map((s) => (Number.isFinite(size[s * D + t]) ? size[s * D + t] : 0)),
-      bench: cand.map((s) => bw[s * D + t]), prev: drift, maxWeight: o.maxWeight, industryTolerance: o.industryTolerance,
+      score, industry: cand.map((s) => ind[s]), size: cand.map((s) => (Number.isFinite(size.at(s, t)) ? size.at(s, t) : 0)),
+      bench: cand.map((s) => bw.at(s, t)), prev: drift, maxWeight: o.maxWeight, industryTolerance: o.industryTolerance,
       sizeTolerance: o.sizeTolerance, maxTurnover: o.maxTurnover,
     };
     const sol = await solveRebalance(problem);

@@ -1,4 +1,5 @@
 /** A factor's style exposure, in the inner product of the neutralising regression. */
+import type { Grid } from "../data/index.js";
 import type { StyleExposures } from "../risk/index.js";
 
 /** The correlation of x and y with weights w. */
@@ -18,17 +19,19 @@ function weightedPearson(x: number[], y: number[], w: number[]): number {
  * cross-sectional correlation, weighted by sqrt(cap) (the neutralising regression's weights, so
  * that a factor neutral in that regression reads 0).
  */
-export function styleExposure(factor: Float64Array, styles: StyleExposures, S: number, D: number, every: number): Record<string, number> {
+export function styleExposure(factor: Grid, styles: StyleExposures, every: number): Record<string, number> {
+  const { stocks: S, dates: D } = factor;
+  const f = factor.values, cap = styles.cap.values;
   const out: Record<string, number> = {};
   styles.names.forEach((name, j) => {
-    const v = styles.values[j];
+    const v = styles.values[j].values;
     const cs: number[] = [];
     for (let d = 0; d < D; d += every) {
       const x: number[] = [], y: number[] = [], w: number[] = [];
       for (let s = 0; s < S; s++) {
-        const k = s * D + d;
-        if (!(Number.isFinite(factor[k]) && Number.isFinite(v[k]) && styles.cap[k] > 0)) continue;
-        x.push(factor[k]); y.push(v[k]); w.push(Math.sqrt(styles.cap[k]));
+        const k = factor.index(s, d);
+        if (!(Number.isFinite(f[k]) && Number.isFinite(v[k]) && cap[k] > 0)) continue;
+        x.push(f[k]); y.push(v[k]); w.push(Math.sqrt(cap[k]));
       }
       if (x.length <= 10) continue;
       const c = weightedPearson(x, y, w);

@@ -5,7 +5,7 @@
  * reference factors), `alphanet evaluate` and the report read this one value: the report draws
  * what is in it and computes nothing of its own.
  */
-import type { Panel } from "../data/index.js";
+import { type Grid, type Panel, fieldGrid } from "../data/index.js";
 import type { StyleExposures } from "../risk/index.js";
 import { type Costs, drawdownSeries } from "./backtest.js";
 import { type EnhanceOptions, type EnhancementResult, enhanceIndex } from "./enhance.js";
@@ -50,7 +50,7 @@ export interface FactorEvaluation {
 /** What a factor is evaluated against, beside the panel. */
 export interface FactorInputs {
   /** The forward return over the label horizon [stocks x dates] (the IC test's target). */
-  forward: Float64Array;
+  forward: Grid;
   /** Style exposures: style exposure, and the size that enhancement holds near the index's. */
   styles?: StyleExposures;
 }
@@ -65,7 +65,7 @@ export interface FactorOptions {
   /** Index enhancement's settings (none: not run). */
   enhance?: Omit<EnhanceOptions, "every" | "costs">;
   /** The other prediction, reported beside the factor: its IC and style exposure. */
-  beside?: { factor: Float64Array; label?: string };
+  beside?: { factor: Grid; label?: string };
   /** The trained model's parameter significance, tabulated into the evaluation. */
   significance?: Significance | null;
 }
@@ -73,21 +73,20 @@ export interface FactorOptions {
 export const DECAY_HORIZONS = [1, 5, 10, 20];
 
 /** A factor [stocks x dates] evaluated on the panel (see FactorEvaluation). */
-export async function evaluateFactor(panel: Panel, factor: Float64Array, inputs: FactorInputs, o: FactorOptions): Promise<FactorEvaluation> {
-  const S = panel.stocks.length, D = panel.calendar.length;
+export async function evaluateFactor(panel: Panel, factor: Grid, inputs: FactorInputs, o: FactorOptions): Promise<FactorEvaluation> {
   const { forward, styles } = inputs;
-  const ic = icTest(factor, forward, panel.calendar, S, o.every);
-  const decay = o.decay?.length ? icDecay(factor, panel.fields.vwap!, S, D, o.decay, o.every) : [];
+  const ic = icTest(factor, forward, panel.calendar, o.every);
+  const decay = o.decay?.length ? icDecay(factor, fieldGrid(panel, "vwap"), o.decay, o.every) : [];
   const groups = stratify(panel, factor, { groups: o.groups, every: o.every, costs: o.costs });
   const sizeIdx = styles ? styles.names.indexOf("size") : -1;
   const enhancement = o.enhance && styles && panel.indexWeights[o.enhance.index] && sizeIdx >= 0
     ? withDrawdown(await enhanceIndex(panel, factor, styles.values[sizeIdx], { ...o.enhance, every: o.every, costs: o.costs }))
     : null;
-  const exposureOf = (f: Float64Array): Record<string, number> => (styles ? styleExposure(f, styles, S, D, o.every) : {});
+  const exposureOf = (f: Grid): Record<string, number> => (styles ? styleExposure(f, styles, o.every) : {});
   const ev: FactorEvaluation = { ic, decay, groups, enhancement, styleExposure: exposureOf(factor),
     significance: o.significance ? significanceTables(o.significance) : null };
   if (o.beside) {
-    const b = icTest(o.beside.factor, forward, panel.calendar, S, o.every).summary;
+    const b = icTest(o.beside.factor, forward, panel.calendar, o.every).summary;
     ev.neutral = { ic: b.ic.mean, rankIc: b.rankIc.mean, styleExposure: exposureOf(o.beside.factor),
       ...(o.beside.label ? { label: o.beside.label } : {}) };
   }

@@ -7,7 +7,7 @@
  * universe of the same stocks, rebalanced the same way. Excess return is annualised from the
  * ratio of the group's NAV to the universe's: (NAV_g / NAV_u)^(252 / n) - 1.
  */
-import type { Panel } from "../data/index.js";
+import type { Grid, Panel } from "../data/index.js";
 import { type Costs, annualize, annualVol, maxDrawdown, simulate } from "./backtest.js";
 import { rebalanceDates } from "./ic.js";
 
@@ -41,15 +41,15 @@ export interface GroupResult {
  * many stocks that a group gets none) gets no groups: the factor does not sort the stocks into G
  * groups that day, and the portfolios keep what they hold until a date that does.
  */
-export function groupWeights(factor: Float64Array, S: number, D: number, t: number, groups: number): Map<number, number>[] | null {
+export function groupWeights(factor: Grid, t: number, groups: number): Map<number, number>[] | null {
   const idx: number[] = [];
-  for (let s = 0; s < S; s++) if (Number.isFinite(factor[s * D + t])) idx.push(s);
-  idx.sort((a, b) => factor[b * D + t] - factor[a * D + t] || a - b);
+  for (let s = 0; s < factor.stocks; s++) if (Number.isFinite(factor.at(s, t))) idx.push(s);
+  idx.sort((a, b) => factor.at(b, t) - factor.at(a, t) || a - b);
   const out = Array.from({ length: groups }, () => new Map<number, number>());
   const n = idx.length;
   for (let i = 0; i < n;) {
     let j = i + 1;
-    while (j < n && factor[idx[j] * D + t] === factor[idx[i] * D + t]) j++;
+    while (j < n && factor.at(idx[j], t) === factor.at(idx[i], t)) j++;
     const g = Math.min(groups - 1, Math.floor((((i + j - 1) / 2) * groups) / n));
     for (let r = i; r < j; r++) out[g].set(idx[r], 1);
     i = j;
@@ -59,19 +59,19 @@ export function groupWeights(factor: Float64Array, S: number, D: number, t: numb
   return out;
 }
 
-export function stratify(p: Panel, factor: Float64Array, o: { groups?: number; every?: number; costs: Costs }): GroupResult {
-  const S = p.stocks.length, D = p.calendar.length;
+export function stratify(p: Panel, factor: Grid, o: { groups?: number; every?: number; costs: Costs }): GroupResult {
+  const { stocks: S, dates: D } = factor;
   const G = o.groups ?? 5;
-  const dates = rebalanceDates(factor, S, D, o.every ?? 10);
+  const dates = rebalanceDates(factor, o.every ?? 10);
   // The last factor date plus the holding period bounds the simulation.
   let last = 0;
-  for (let d = D - 1; d >= 0 && !last; d--) for (let s = 0; s < S; s++) if (Number.isFinite(factor[s * D + d])) { last = d; break; }
+  for (let d = D - 1; d >= 0 && !last; d--) for (let s = 0; s < S; s++) if (Number.isFinite(factor.at(s, d))) { last = d; break; }
   const end = Math.min(D - 1, last + 1 + (o.every ?? 10));
   const perGroup = Array.from({ length: G }, () => new Map<number, Map<number, number>>());
   const universe = new Map<number, Map<number, number>>();
   const ungrouped: string[] = [];
   for (const t of dates) {
-    const w = groupWeights(factor, S, D, t, G);
+    const w = groupWeights(factor, t, G);
     if (!w) {
       ungrouped.push(p.calendar[t]);
       continue;

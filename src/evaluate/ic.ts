@@ -5,7 +5,7 @@
  * factor at t and the forward return over the label horizon (vwap t + 1 to t + 1 + h).
  * IR = mean / std of the per-date ICs (Qlib's ICIR; not annualised); t = mean / std x sqrt(n).
  */
-import { pearson, rankdata } from "../data/index.js";
+import { type Grid, grid, pearson, rankdata } from "../data/index.js";
 
 export { pearson };
 
@@ -50,34 +50,34 @@ export function indicesByYear(dates: string[]): [string, number[]][] {
 }
 
 /** The cross-section of date d where both the factor and the return are finite. */
-function pairs(factor: Float64Array, ret: Float64Array, S: number, D: number, d: number): [number[], number[]] {
+function pairs(factor: Grid, ret: Grid, d: number): [number[], number[]] {
   const a: number[] = [], b: number[] = [];
-  for (let s = 0; s < S; s++) {
-    const k = s * D + d;
-    if (Number.isFinite(factor[k]) && Number.isFinite(ret[k])) { a.push(factor[k]); b.push(ret[k]); }
+  for (let s = 0; s < factor.stocks; s++) {
+    const x = factor.at(s, d), y = ret.at(s, d);
+    if (Number.isFinite(x) && Number.isFinite(y)) { a.push(x); b.push(y); }
   }
   return [a, b];
 }
 
 /** Dates where the factor has values, every `every` trading days from the first. */
-export function rebalanceDates(factor: Float64Array, S: number, D: number, every: number): number[] {
+export function rebalanceDates(factor: Grid, every: number): number[] {
+  const { stocks: S, dates: D } = factor;
   let first = -1;
-  for (let d = 0; d < D && first < 0; d++) for (let s = 0; s < S; s++) if (Number.isFinite(factor[s * D + d])) { first = d; break; }
+  for (let d = 0; d < D && first < 0; d++) for (let s = 0; s < S; s++) if (Number.isFinite(factor.at(s, d))) { first = d; break; }
   const out: number[] = [];
   if (first < 0) return out;
   for (let d = first; d < D; d += every) {
     let any = false;
-    for (let s = 0; s < S && !any; s++) any = Number.isFinite(factor[s * D + d]);
+    for (let s = 0; s < S && !any; s++) any = Number.isFinite(factor.at(s, d));
     if (any) out.push(d);
   }
   return out;
 }
 
-export function icTest(factor: Float64Array, forward: Float64Array, calendar: string[], S: number, every = 10): IcTest {
-  const D = calendar.length;
+export function icTest(factor: Grid, forward: Grid, calendar: string[], every = 10): IcTest {
   const dates: string[] = [], ic: number[] = [], rankIc: number[] = [];
-  for (const d of rebalanceDates(factor, S, D, every)) {
-    const [a, b] = pairs(factor, forward, S, D, d);
+  for (const d of rebalanceDates(factor, every)) {
+    const [a, b] = pairs(factor, forward, d);
     if (a.length < 10) continue;
     dates.push(calendar[d]);
     ic.push(pearson(a, b));
@@ -89,14 +89,15 @@ export function icTest(factor: Float64Array, forward: Float64Array, calendar: st
 }
 
 /** IC decay: the mean rank IC of the factor against forward returns of each horizon. */
-export function icDecay(factor: Float64Array, vwap: Float64Array, S: number, D: number, horizons: number[], every = 10):
+export function icDecay(factor: Grid, vwap: Grid, horizons: number[], every = 10):
   { horizon: number; rankIc: number; ic: number }[] {
+  const { stocks: S, dates: D } = factor;
   return horizons.map((h) => {
-    const fwd = new Float64Array(S * D).fill(NaN);
-    for (let s = 0; s < S; s++) for (let d = 0; d + 1 + h < D; d++) fwd[s * D + d] = vwap[s * D + d + 1 + h] / vwap[s * D + d + 1] - 1;
+    const fwd = grid(S, D);
+    for (let s = 0; s < S; s++) for (let d = 0; d + 1 + h < D; d++) fwd.set(s, d, vwap.at(s, d + 1 + h) / vwap.at(s, d + 1) - 1);
     const ics: number[] = [], rics: number[] = [];
-    for (const d of rebalanceDates(factor, S, D, every)) {
-      const [a, b] = pairs(factor, fwd, S, D, d);
+    for (const d of rebalanceDates(factor, every)) {
+      const [a, b] = pairs(factor, fwd, d);
       if (a.length < 10) continue;
       ics.push(pearson(a, b));
       rics.push(spearman(a, b));

@@ -3,25 +3,24 @@
  * reference rows). Each uses only data up to its date and is signed the way the literature holds
  * it to earn: short-term reversal, low volatility, low relative volume.
  */
-import { type Panel, field } from "../data/index.js";
+import { type Grid, type Panel, field, panelGrid } from "../data/index.js";
 
 export interface ClassicFactor {
   name: string;
   formula: string;
   /** [stocks x dates], NaN where undefined. */
-  values: Float64Array;
+  values: Grid;
 }
 
 /** The three reference factors of a panel (adjusted prices where the panel is adjusted). */
 export function classicFactors(p: Panel): ClassicFactor[] {
   const S = p.stocks.length, D = p.calendar.length;
   const close = field(p, "close"), volume = field(p, "volume");
-  const reversal = new Float64Array(S * D).fill(NaN);
-  const lowVol = new Float64Array(S * D).fill(NaN);
-  const lowRelVolume = new Float64Array(S * D).fill(NaN);
+  const [reversalG, lowVolG, lowRelVolumeG] = [panelGrid(p), panelGrid(p), panelGrid(p)];
+  const reversal = reversalG.values, lowVol = lowVolG.values, lowRelVolume = lowRelVolumeG.values;
   const ret = new Float64Array(D);
   for (let s = 0; s < S; s++) {
-    const o = s * D;
+    const o = reversalG.index(s, 0);
     for (let d = 0; d < D; d++) ret[d] = d > 0 ? close[o + d] / close[o + d - 1] - 1 : NaN;
     for (let d = 0; d < D; d++) {
       const k = o + d;
@@ -35,9 +34,9 @@ export function classicFactors(p: Panel): ClassicFactor[] {
     }
   }
   return [
-    { name: "reversal_20d", formula: "-(close_t / close_{t-20} - 1)", values: reversal },
-    { name: "low_vol_20d", formula: "-std(daily return, t-19..t)", values: lowVol },
-    { name: "low_rel_volume", formula: "-(mean volume t-19..t / mean volume t-249..t)", values: lowRelVolume },
+    { name: "reversal_20d", formula: "-(close_t / close_{t-20} - 1)", values: reversalG },
+    { name: "low_vol_20d", formula: "-std(daily return, t-19..t)", values: lowVolG },
+    { name: "low_rel_volume", formula: "-(mean volume t-19..t / mean volume t-249..t)", values: lowRelVolumeG },
   ];
 }
 

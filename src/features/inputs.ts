@@ -6,7 +6,7 @@
  * An input is NaN on dates a stock did not trade (suspended, not listed): the operators mask those
  * windows instead of reading a flat bar or a zero volume as information.
  */
-import { type Panel, field } from "../data/index.js";
+import { type Grid, type Panel, field, grid, panelGrid } from "../data/index.js";
 
 export const INPUT_NAMES = [
   "div_open_close", "div_high_close", "div_low_close", "close", "div_vwap_close", "volume_sqrt", "return", "turnover",
@@ -52,22 +52,21 @@ const READS: Record<InputSet, { turnover: string; free: string; freeNote: string
 };
 
 export interface Inputs {
-  /** One [stocks x dates] array per input, in its set's order (INPUT_SETS). */
-  values: Float64Array[];
+  /** One [stocks x dates] grid per input, in its set's order (INPUT_SETS). */
+  values: Grid[];
   /** What stood in for a missing field, for the report. */
   standIns: { input: string; how: string }[];
-  S: number;
-  D: number;
 }
 
 /** Trailing mean of volume over up to `n` traded days including t: no look-ahead. */
 function trailingMeanVolume(vol: Float64Array, traded: (k: number) => boolean, S: number, D: number, n: number): Float64Array {
-  const out = new Float64Array(S * D).fill(NaN);
+  const mean = grid(S, D);
+  const out = mean.values;
   for (let s = 0; s < S; s++) {
     const win: number[] = [];
     let sum = 0;
     for (let d = 0; d < D; d++) {
-      const k = s * D + d;
+      const k = mean.index(s, d);
       if (traded(k)) {
         win.push(vol[k]);
         sum += vol[k];
@@ -102,10 +101,12 @@ export function computeInputs(p: Panel, set: InputSet = "v4"): Inputs {
   }
   const rowOf = ROWS[set];
   const n = INPUT_SETS[set].length;
-  const values = Array.from({ length: n }, () => new Float64Array(S * D).fill(NaN));
+  const grids = Array.from({ length: n }, () => panelGrid(p));
+  const values = grids.map((g) => g.values);
   for (let s = 0; s < S; s++) {
+    const base = grids[0].index(s, 0);
     for (let d = 0; d < D; d++) {
-      const k = s * D + d;
+      const k = base + d;
       if (!traded(k)) continue;
       const c = close[k];
       const prev = d > 0 && traded(k - 1) ? close[k - 1] : NaN;
@@ -113,5 +114,5 @@ export function computeInputs(p: Panel, set: InputSet = "v4"): Inputs {
       for (let i = 0; i < n; i++) values[i][k] = Number.isFinite(row[i]) ? row[i] : NaN;
     }
   }
-  return { values, standIns, S, D };
+  return { values: grids, standIns };
 }

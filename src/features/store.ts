@@ -108,7 +108,7 @@ export function buildFeatureStore(p: Panel, root: string, given: FeatureSettings
   if (existsSync(join(dir, "meta.json"))) return openFeatureStore(dir);
   const t0 = process.hrtime.bigint();
   const inputs = computeInputs(p, set);
-  const { S, D } = inputs;
+  const S = p.stocks.length, D = p.calendar.length;
   const F = featureCount(inputs.values.length);
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -126,7 +126,7 @@ export function buildFeatureStore(p: Panel, root: string, given: FeatureSettings
     const running = rest.winsorize === 0;
     let m = 0;
     for (let s = 0; s < S; s++) {
-      for (let i = 0; i < x.length; i++) x[i].set(inputs.values[i].subarray(s * D, (s + 1) * D));
+      for (let i = 0; i < x.length; i++) x[i].set(inputs.values[i].row(s));
       row.fill(0);
       valid.fill(0);
       extractStock(x, D, d, row, valid);

@@ -5,6 +5,7 @@
  * market). Robust to empty industries (left out, return 0), collinear exposures (ridge fallback)
  * and small cross-sections (styles dropped first, then industries, with a warning).
  */
+import type { Grid } from "../data/index.js";
 
 export interface CrossSection {
   /** Returns (or predictions) to explain, length n. */
@@ -153,12 +154,12 @@ export function projection(industry: ArrayLike<number>, industries: number, styl
  * their industries, their style exposures on that date (a missing one as 0) and their caps, the
  * neutralisation the loss applies (formula 3-3). `styles`: the StyleExposures (its values and caps).
  */
-export function projectionAt(styles: { values: Float64Array[]; cap: Float64Array }, industry: { index: Int32Array; names: string[] }, D: number, date: number,
+export function projectionAt(styles: { values: Grid[]; cap: Grid }, industry: { index: Int32Array; names: string[] }, date: number,
   stocks: ArrayLike<number>): Projection {
   const ss = Array.from(stocks);
   return projection(ss.map((s) => industry.index[s]), industry.names.length,
-    styles.values.map((v) => ss.map((s) => { const x = v[s * D + date]; return Number.isFinite(x) ? x : 0; })),
-    ss.map((s) => styles.cap[s * D + date]));
+    styles.values.map((v) => ss.map((s) => { const x = v.at(s, date); return Number.isFinite(x) ? x : 0; })),
+    ss.map((s) => styles.cap.at(s, date)));
 }
 
 /** x - H x in float64: the residual of x (one value per stock of the projection) on its exposures. */

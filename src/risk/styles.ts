@@ -14,7 +14,7 @@
  * Each is winsorised at 3 standard deviations and standardised per date to cap-weighted mean 0 and
  * equal-weighted standard deviation 1. Everything at date t uses data up to t only.
  */
-import { type Panel, field } from "../data/index.js";
+import { type Grid, type Panel, field, fieldGrid, gridOf, panelGrid } from "../data/index.js";
 import { solveSymmetric } from "./regression.js";
 
 export const STYLE_NAMES = ["beta", "momentum", "size", "residual_volatility", "liquidity", "non_linear_size"] as const;
@@ -22,10 +22,10 @@ export type StyleName = (typeof STYLE_NAMES)[number];
 
 export interface StyleExposures {
   names: string[];
-  /** One [stocks x dates] array per style (NaN where undefined). */
-  values: Float64Array[];
+  /** One [stocks x dates] grid per style (NaN where undefined). */
+  values: Grid[];
   /** Regression weights' basis: the capitalisation used (market cap, or a proxy). */
-  cap: Float64Array;
+  cap: Grid;
   /** What was used where data were missing. */
   notes: string[];
 }
@@ -38,49 +38,52 @@ const halfLifeWeights = (n: number, h: number): Float64Array => {
 };
 
 /** Daily close-to-close returns (NaN across a missing or suspended day). */
-export function dailyReturns(p: Panel): Float64Array {
-  const S = p.stocks.length, D = p.calendar.length;
-  const close = field(p, "close");
+export function dailyReturns(p: Panel): Grid {
+  const close = fieldGrid(p, "close");
+  const { stocks: S, dates: D } = close;
   const susp = p.flags.is_suspended;
-  const r = new Float64Array(S * D).fill(NaN);
+  const r = panelGrid(p);
   for (let s = 0; s < S; s++) for (let d = 1; d < D; d++) {
-    const k = s * D + d;
+    const k = close.index(s, d);
     if (susp && (susp[k] === 1 || susp[k - 1] === 1)) continue;
-    r[k] = close[k] / close[k - 1] - 1;
+    r.values[k] = close.values[k] / close.values[k - 1] - 1;
   }
   return r;
 }
 
 /** Capitalisation for weights: market cap, or a documented proxy. */
-export function capitalisation(p: Panel): { cap: Float64Array; note?: string } {
-  if (p.fields.market_cap) return { cap: p.fields.market_cap };
+export function capitalisation(p: Panel): { cap: Grid; note?: string } {
+  if (p.fields.market_cap) return { cap: fieldGrid(p, "market_cap") };
   // Proxy: trailing 60-day mean traded value. Size and traded value rank stocks alike (their
   // cross-sectional correlation is high in every market), and it uses no future data.
   const S = p.stocks.length, D = p.calendar.length;
   const close = field(p, "close");
   const volume = p.fields.amount ? null : field(p, "volume");
   const amount = p.fields.amount ?? close.map((c, k) => c * volume![k]);
-  const cap = new Float64Array(S * D).fill(NaN);
+  const cap = panelGrid(p);
   for (let s = 0; s < S; s++) {
     let sum = 0;
     const q: number[] = [];
     for (let d = 0; d < D; d++) {
-      const a = amount[s * D + d];
+      const k = cap.index(s, d);
+      const a = amount[k];
       if (Number.isFinite(a) && a > 0) { q.push(a); sum += a; }
       if (q.length > 60) sum -= q.shift()!;
-      if (q.length > 0 && Number.isFinite(close[s * D + d])) cap[s * D + d] = (sum / q.length) * 250;
+      if (q.length > 0 && Number.isFinite(close[k])) cap.values[k] = (sum / q.length) * 250;
     }
   }
   return { cap, note: "no market cap in the data: size is proxied by 250 x the trailing 60-day mean traded value" };
 }
 
 /** Cap-weighted market return per date (weights: the previous day's cap). */
-export function marketReturn(r: Float64Array, cap: Float64Array, S: number, D: number): Float64Array {
+export function marketReturn(returns: Grid, capital: Grid): Float64Array {
+  const { stocks: S, dates: D } = returns;
+  const r = returns.values, cap = capital.values;
   const m = new Float64Array(D).fill(NaN);
   for (let d = 1; d < D; d++) {
     let num = 0, den = 0;
     for (let s = 0; s < S; s++) {
-      const k = s * D + d;
+      const k = returns.index(s, d);
       const w = cap[k - 1];
       if (Number.isFinite(r[k]) && Number.isFinite(w) && w > 0) { num += w * r[k]; den += w; }
     }
@@ -90,17 +93,19 @@ export function marketReturn(r: Float64Array, cap: Float64Array, S: number, D: n
 }
 
 /** Winsorise at mean +- 3 sd, then standardise: cap-weighted mean 0, equal-weighted sd 1 (per date). */
-export function standardizeStyle(x: Float64Array, cap: Float64Array, S: number, D: number): void {
+export function standardizeStyle(style: Grid, capital: Grid): void {
+  const { stocks: S, dates: D } = style;
+  const x = style.values, cap = capital.values;
   for (let d = 0; d < D; d++) {
     let n = 0, m = 0, v = 0;
-    for (let s = 0; s < S; s++) { const a = x[s * D + d]; if (Number.isFinite(a)) { n++; m += a; } }
-    if (n < 3) { for (let s = 0; s < S; s++) x[s * D + d] = NaN; continue; }
+    for (let s = 0; s < S; s++) { const a = style.at(s, d); if (Number.isFinite(a)) { n++; m += a; } }
+    if (n < 3) { for (let s = 0; s < S; s++) style.set(s, d, NaN); continue; }
     m /= n;
-    for (let s = 0; s < S; s++) { const a = x[s * D + d]; if (Number.isFinite(a)) v += (a - m) ** 2; }
+    for (let s = 0; s < S; s++) { const a = style.at(s, d); if (Number.isFinite(a)) v += (a - m) ** 2; }
     const sd = Math.sqrt(v / (n - 1));
     let cw = 0, cwm = 0;
     for (let s = 0; s < S; s++) {
-      const k = s * D + d;
+      const k = style.index(s, d);
       if (!Number.isFinite(x[k])) continue;
       if (sd > 0) x[k] = Math.max(m - 3 * sd, Math.min(m + 3 * sd, x[k]));
       const w = Number.isFinite(cap[k]) && cap[k] > 0 ? cap[k] : 0;
@@ -109,19 +114,21 @@ export function standardizeStyle(x: Float64Array, cap: Float64Array, S: number, 
     }
     const center = cw > 0 ? cwm / cw : m;
     let v2 = 0;
-    for (let s = 0; s < S; s++) { const a = x[s * D + d]; if (Number.isFinite(a)) v2 += (a - center) ** 2; }
+    for (let s = 0; s < S; s++) { const a = style.at(s, d); if (Number.isFinite(a)) v2 += (a - center) ** 2; }
     const sd2 = Math.sqrt(v2 / (n - 1)) || 1;
-    for (let s = 0; s < S; s++) { const k = s * D + d; if (Number.isFinite(x[k])) x[k] = (x[k] - center) / sd2; }
+    for (let s = 0; s < S; s++) { const k = style.index(s, d); if (Number.isFinite(x[k])) x[k] = (x[k] - center) / sd2; }
   }
 }
 
 /** Per date, replaces y by its residual from a cap-weighted regression on the given exposures. */
-export function orthogonalize(y: Float64Array, on: Float64Array[], cap: Float64Array, S: number, D: number): void {
+export function orthogonalize(target: Grid, exposures: Grid[], capital: Grid): void {
+  const { stocks: S, dates: D } = target;
+  const y = target.values, on = exposures.map((e) => e.values), cap = capital.values;
   const p = on.length + 1;
   for (let d = 0; d < D; d++) {
     const rows: number[] = [];
     for (let s = 0; s < S; s++) {
-      const k = s * D + d;
+      const k = target.index(s, d);
       if (Number.isFinite(y[k]) && on.every((e) => Number.isFinite(e[k]))) rows.push(k);
     }
     if (rows.length <= p) continue;
@@ -147,34 +154,36 @@ export function orthogonalize(y: Float64Array, on: Float64Array[], cap: Float64A
 
 /** The raw CNE5 descriptors, before winsorising, standardising and orthogonalising. */
 export interface StyleDescriptors {
-  beta: Float64Array;
-  hsigma: Float64Array;
-  momentum: Float64Array;
-  size: Float64Array;
-  dastd: Float64Array;
-  cmra: Float64Array;
+  beta: Grid;
+  hsigma: Grid;
+  momentum: Grid;
+  size: Grid;
+  dastd: Grid;
+  cmra: Grid;
   /** 0.35 STOM + 0.35 STOQ + 0.30 STOA, or null without turnover. */
-  liquidity: Float64Array | null;
-  cap: Float64Array;
+  liquidity: Grid | null;
+  cap: Grid;
   notes: string[];
 }
 
 export function styleDescriptors(p: Panel): StyleDescriptors {
   const S = p.stocks.length, D = p.calendar.length;
   const notes: string[] = [];
-  const { cap, note } = capitalisation(p);
+  const { cap: capital, note } = capitalisation(p);
   if (note) notes.push(note);
-  const r = dailyReturns(p);
-  const rm = marketReturn(r, cap, S, D);
-  const nan = (): Float64Array => new Float64Array(S * D).fill(NaN);
-  const beta = nan(), hsigma = nan(), mom = nan(), size = nan(), dastd = nan(), cmra = nan(), liq = nan();
+  const returns = dailyReturns(p);
+  const rm = marketReturn(returns, capital);
+  const grids = Array.from({ length: 7 }, () => panelGrid(p));
+  // The loops below are the hot ones: flat indices into the grids' values, a row offset per stock.
+  const [beta, hsigma, mom, size, dastd, cmra, liq] = grids.map((g) => g.values);
+  const r = returns.values, cap = capital.values;
   const wBeta = halfLifeWeights(252, 63);
   const wMom = halfLifeWeights(504 - 21, 126);
   const wVol = halfLifeWeights(252, 42);
   const turnover = p.fields.turnover;
   if (!turnover) notes.push("no turnover: Liquidity is left out");
   for (let s = 0; s < S; s++) {
-    const base = s * D;
+    const base = capital.index(s, 0);
     for (let d = 0; d < D; d++) {
       const k = base + d;
       if (!Number.isFinite(cap[k]) || cap[k] <= 0) continue;
@@ -285,32 +294,31 @@ export function styleDescriptors(p: Panel): StyleDescriptors {
       }
     }
   }
-  return { beta, hsigma, momentum: mom, size, dastd, cmra, liquidity: turnover ? liq : null, cap, notes };
+  const [betaG, hsigmaG, momG, sizeG, dastdG, cmraG, liqG] = grids;
+  return { beta: betaG, hsigma: hsigmaG, momentum: momG, size: sizeG, dastd: dastdG, cmra: cmraG, liquidity: turnover ? liqG : null, cap: capital, notes };
 }
 
 export function styleExposures(p: Panel): StyleExposures {
-  const S = p.stocks.length, D = p.calendar.length;
   const { beta, hsigma, momentum: mom, size, dastd, cmra, liquidity, cap, notes } = styleDescriptors(p);
-  const nan = (): Float64Array => new Float64Array(S * D).fill(NaN);
   const turnover = liquidity !== null;
-  const liq = liquidity ?? nan();
-  standardizeStyle(beta, cap, S, D);
-  standardizeStyle(mom, cap, S, D);
-  standardizeStyle(size, cap, S, D);
-  const resvol = nan();
-  for (const x of [dastd, cmra, hsigma]) standardizeStyle(x, cap, S, D);
-  for (let k = 0; k < S * D; k++) {
-    const parts: [number, number][] = [[0.74, dastd[k]], [0.16, cmra[k]], [0.1, hsigma[k]]];
+  const liq = liquidity ?? panelGrid(p);
+  standardizeStyle(beta, cap);
+  standardizeStyle(mom, cap);
+  standardizeStyle(size, cap);
+  const resvol = panelGrid(p);
+  for (const x of [dastd, cmra, hsigma]) standardizeStyle(x, cap);
+  for (let k = 0; k < resvol.values.length; k++) {
+    const parts: [number, number][] = [[0.74, dastd.values[k]], [0.16, cmra.values[k]], [0.1, hsigma.values[k]]];
     const ok = parts.filter(([, v]) => Number.isFinite(v));
-    if (ok.length) resvol[k] = ok.reduce((a, [w, v]) => a + w * v, 0) / ok.reduce((a, [w]) => a + w, 0);
+    if (ok.length) resvol.values[k] = ok.reduce((a, [w, v]) => a + w * v, 0) / ok.reduce((a, [w]) => a + w, 0);
   }
-  orthogonalize(resvol, [beta, size], cap, S, D);
-  standardizeStyle(resvol, cap, S, D);
-  orthogonalize(liq, [size], cap, S, D);
-  standardizeStyle(liq, cap, S, D);
-  const nls = Float64Array.from(size, (x) => x ** 3);
-  orthogonalize(nls, [size], cap, S, D);
-  standardizeStyle(nls, cap, S, D);
+  orthogonalize(resvol, [beta, size], cap);
+  standardizeStyle(resvol, cap);
+  orthogonalize(liq, [size], cap);
+  standardizeStyle(liq, cap);
+  const nls = size.map((x) => x ** 3);
+  orthogonalize(nls, [size], cap);
+  standardizeStyle(nls, cap);
   const names: string[] = [...STYLE_NAMES].filter((n) => n !== "liquidity" || !!turnover);
   const values = [beta, mom, size, resvol, ...(turnover ? [liq] : []), nls];
   // Fundamental styles from the user's columns, when present: Earnings Yield (1 / PE), Book-to-Price
@@ -323,8 +331,8 @@ export function styleExposures(p: Panel): StyleExposures {
   ];
   for (const [name, src, f] of fundamentals) {
     if (!src) continue;
-    const v = Float64Array.from(src, (x) => (Number.isFinite(x) ? f(x) : NaN));
-    standardizeStyle(v, cap, S, D);
+    const v = gridOf(Float64Array.from(src, (x) => (Number.isFinite(x) ? f(x) : NaN)), cap.stocks, cap.dates);
+    standardizeStyle(v, cap);
     names.push(name);
     values.push(v);
   }

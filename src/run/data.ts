@@ -4,12 +4,12 @@
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Panel, type QualityReport, loadBars, loadQlib, syntheticMarket, writeQlib } from "../data/index.js";
+import { type Grid, type Panel, type QualityReport, loadBars, loadQlib, syntheticMarket, writeQlib } from "../data/index.js";
 import { type Config, UsageError } from "./config.js";
 
 /** The run's data: the synthetic market, a Qlib directory or a bar file, as the configuration says. */
 export async function loadData(cfg: Config, log: (s: string) => void = () => {}):
-  Promise<{ panel: Panel; quality: QualityReport; oracle?: Float64Array }> {
+  Promise<{ panel: Panel; quality: QualityReport; oracle?: Grid }> {
   const d = cfg.data;
   if (!d.path) {
     log("data: the synthetic market");

@@ -4,7 +4,7 @@
  * predicts, and a factor file against a dataset (`alphanet evaluate`): each through the evaluate
  * stage's evaluateFactor, with the configuration's settings.
  */
-import { readFactorFile } from "../data/index.js";
+import { type Grid, readFactorFile } from "../data/index.js";
 import { classicFactors } from "../features/index.js";
 import { neutralizePanel } from "../risk/index.js";
 import { forwardReturns } from "../dataset/index.js";
@@ -19,7 +19,7 @@ import type { PreparedRun } from "./prepare.js";
 export interface ModelEvaluation extends Omit<ReportModel, "rolling"> {
   rolling?: RollingResult;
   /** The factor neutralised on every date (written as factor_neutral_<model>.csv). */
-  neutralFactor?: Float64Array;
+  neutralFactor?: Grid;
   /** Which prediction the row is (configuration `factor`); the other one is `neutral` (labelled). */
   factor?: "raw" | "neutral";
   /** With several seeds: each seed's IC and the spread across seeds (metrics.json models.<name>.seeds). */
@@ -67,12 +67,11 @@ function factorOptions(e: Config["evaluate"]): FactorOptions {
  */
 export async function evaluateRun(cfg: Config, prepared: PreparedRun, trained: RollingResult[], log: (s: string) => void): Promise<RunEvaluations> {
   const { panel, labels, styles, industries, oracle } = prepared;
-  const S = panel.stocks.length, D = panel.calendar.length;
   const o = factorOptions(cfg.evaluate);
   const inputs = { forward: labels.raw, styles };
-  const evaluate = async (name: string, factor: Float64Array, trainSeconds: number, extra: Partial<FactorOptions> = {}): Promise<ModelEvaluation> =>
+  const evaluate = async (name: string, factor: Grid, trainSeconds: number, extra: Partial<FactorOptions> = {}): Promise<ModelEvaluation> =>
     ({ name, ...await evaluateFactor(panel, factor, inputs, { ...o, ...extra }), trainSeconds });
-  const neutralOf = (f: Float64Array): Float64Array => neutralizePanel(f, styles, industries, S, D).residual;
+  const neutralOf = (f: Grid): Grid => neutralizePanel(f, styles, industries).residual;
   const models: ModelEvaluation[] = [];
   for (const rolling of trained) {
     const name = rolling.name;
@@ -86,7 +85,7 @@ export async function evaluateRun(cfg: Config, prepared: PreparedRun, trained: R
     if (cfg.factor === "neutral") ev.factor = "neutral";
     if (rolling.seeds) {
       const per = rolling.seeds.map((r) => {
-        const t = icTest(cfg.factor === "neutral" ? neutralOf(r.factor) : r.factor, labels.raw, panel.calendar, S, o.every).summary;
+        const t = icTest(cfg.factor === "neutral" ? neutralOf(r.factor) : r.factor, labels.raw, panel.calendar, o.every).summary;
         return { seed: r.seed, ic_mean: t.ic.mean, rank_ic_mean: t.rankIc.mean, ir: t.ic.ir, rank_ir: t.rankIc.ir };
       });
       ev.seeds = { seeds: per, ic_mean: spread(per.map((x) => x.ic_mean)), rank_ic_mean: spread(per.map((x) => x.rank_ic_mean)) };
@@ -97,11 +96,7 @@ export async function evaluateRun(cfg: Config, prepared: PreparedRun, trained: R
   }
   // The oracle (synthetic data) and the classic factors: on the cells the first model predicts.
   const first = models[0]?.rolling?.factor;
-  const onTestCells = (x: Float64Array): Float64Array => {
-    const f = new Float64Array(S * D).fill(NaN);
-    for (let k = 0; k < S * D; k++) if (first ? Number.isFinite(first[k]) : false) f[k] = x[k];
-    return f;
-  };
+  const onTestCells = (x: Grid): Grid => x.map((v, k) => (first && Number.isFinite(first.values[k]) ? v : NaN));
   const oracleEval = oracle ? await evaluate("oracle", onTestCells(oracle), 0) : null;
   const references: ModelEvaluation[] = [];
   if (cfg.references) for (const f of classicFactors(panel)) references.push(await evaluate(f.name, onTestCells(f.values), 0));

@@ -9,7 +9,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RollingWindow } from "../dataset/index.js";
 import type { ModelSpec } from "../models/index.js";
-import { type EpochLog, type RollingResult, type WindowOutcome, assembleSeeds, seedCount } from "../train/index.js";
+import { type EpochLog, type FactorShape, type RollingResult, type WindowOutcome, assembleSeeds, seedCount } from "../train/index.js";
 import type { Config } from "./config.js";
 import { type Progress, epochLine } from "./progress.js";
 
@@ -52,8 +52,8 @@ function taskOrder(specs: [string, ModelSpec][], windows: number, seeds: number)
   return tasks.map((t, k) => ({ t, k })).sort((a, b) => weight(b.t) - weight(a.t) || a.k - b.k).map(({ t }) => t);
 }
 
-/** Trains every (model, window, seed) in `cfg.jobs` workers; `cells` is the factor's size (stocks x dates). */
-export async function trainInWorkers(cfg: Config, specs: [string, ModelSpec][], windows: RollingWindow[], cells: number,
+/** Trains every (model, window, seed) in `cfg.jobs` workers; `shape` is the factor's (stocks x dates). */
+export async function trainInWorkers(cfg: Config, specs: [string, ModelSpec][], windows: RollingWindow[], shape: FactorShape,
   ui: { log: (s: string) => void; progress: Progress }): Promise<RollingResult[]> {
   const queue = taskOrder(specs, windows.length, cfg.seeds);
   const total = queue.length;
@@ -108,5 +108,5 @@ export async function trainInWorkers(cfg: Config, specs: [string, ModelSpec][], 
     ui.progress.done();
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill();
   }
-  return specs.map(([name, spec]) => assembleSeeds(name, spec, cells, outcomes.get(name)!, cfg.seed));
+  return specs.map(([name, spec]) => assembleSeeds(name, spec, shape, outcomes.get(name)!, cfg.seed));
 }

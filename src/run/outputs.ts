@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { forwardIC } from "../data/index.js";
+import { type Grid, fieldGrid, forwardIC } from "../data/index.js";
 import { windowDates } from "../dataset/index.js";
 import { torchVersion } from "../engine/index.js";
 import { inputSetOfSpec } from "../models/index.js";
@@ -50,13 +50,12 @@ function summarizeModel(e: ModelEvaluation): Record<string, unknown> {
 /** metrics.json: every evaluation, the data, labels, features, risk model and schedule, the conventions and settings. */
 export function runMetrics(cfg: Config, prepared: PreparedRun, ev: RunEvaluations, seconds: number): Record<string, unknown> {
   const { panel, quality, oracle, windows, store, styles, labels } = prepared;
-  const S = panel.stocks.length, D = panel.calendar.length;
   const models = ev.models;
   return {
     models: Object.fromEntries(models.map((e) => [e.name, summarizeModel(e)])),
     oracle: ev.oracle ? summarizeModel(ev.oracle) : null,
     references: Object.fromEntries(ev.references.map((e) => [e.name, summarizeModel(e)])),
-    oracle_configured_ic: oracle ? forwardIC(oracle, panel.fields.vwap!, S, D, cfg.horizon, cfg.evaluate.every) : null,
+    oracle_configured_ic: oracle ? forwardIC(oracle, fieldGrid(panel, "vwap"), cfg.horizon, cfg.evaluate.every) : null,
     data_quality: quality,
     labels: { horizon: cfg.horizon, missing: labels.missing, warnings: labels.warnings },
     features: {
@@ -98,15 +97,14 @@ function csv(rows: (string | number)[][]): string {
 export async function writeOutputs(outDir: string, prepared: PreparedRun, ev: RunEvaluations, metrics: Record<string, unknown>,
   log: (s: string) => void): Promise<IcTable> {
   const { panel, quality, store } = prepared;
-  const S = panel.stocks.length, D = panel.calendar.length;
   const staging = join(outDir, `.staging-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   const write = (name: string, text: string): void => writeFileSync(join(staging, name), text);
-  const writeFactor = (file: string, f: Float64Array): void => {
+  const writeFactor = (file: string, f: Grid): void => {
     const rows: (string | number)[][] = [["date", "code", "factor"]];
-    for (let d = 0; d < D; d++) for (let s = 0; s < S; s++) {
-      const v = f[s * D + d];
+    for (let d = 0; d < f.dates; d++) for (let s = 0; s < f.stocks; s++) {
+      const v = f.at(s, d);
       if (Number.isFinite(v)) rows.push([panel.calendar[d], panel.stocks[s], v]);
     }
     write(file, csv(rows));

@@ -13,7 +13,7 @@ import {
 } from "../features/index.js";
 import { type AlphaNet, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
 import { buildSamples } from "../dataset/index.js";
-import { DataError } from "../data/index.js";
+import { DataError, panelGrid } from "../data/index.js";
 import { predict } from "../train/index.js";
 import { type Config, UsageError } from "./config.js";
 import { loadData } from "./data.js";
@@ -164,7 +164,7 @@ export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date
   const panels = new Map(manifest.images.map((sp) => [sp.d, readFeaturePanel(store, sp.d, cols)]));
   const D = panel.calendar.length;
   const last = D - 1;
-  const set = buildSamples(panel, panels, manifest.images, new Float64Array(panel.stocks.length * D), { from: last, to: D },
+  const set = buildSamples(panel, panels, manifest.images, panelGrid(panel, 0), { from: last, to: D },
     { step: 1, minListingDays: cfg.minListingDays, requireLabel: false });
   const scores = predict(model, { specs: manifest.images, panels }, set.samples);
   model.dispose();

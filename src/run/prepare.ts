@@ -3,7 +3,7 @@
  * and the models to train. The same in the run and in each training worker.
  */
 import { join } from "node:path";
-import { type Panel, type QualityReport, industryIndex } from "../data/index.js";
+import { type Grid, type Panel, type QualityReport, industryIndex } from "../data/index.js";
 import { type FeatureStore, buildFeatureStore } from "../features/index.js";
 import { styleExposures } from "../risk/index.js";
 import { type RollingWindow, makeLabels, rollingWindows } from "../dataset/index.js";
@@ -16,7 +16,7 @@ import type { Progress } from "./progress.js";
 /** What every stage after loading reads: the data, its schedule, features, risk model and labels. */
 export interface PreparedRun extends PipelineData {
   quality: QualityReport;
-  oracle?: Float64Array;
+  oracle?: Grid;
   windows: RollingWindow[];
 }
 

@@ -27,8 +27,7 @@ export function checkResumes(cfg: Config, prepared: PreparedRun, specs: [string,
 export async function trainModels(cfg: Config, prepared: PreparedRun, specs: [string, ModelSpec][], ui: TrainUi): Promise<RollingResult[]> {
   const { panel, windows, store } = prepared;
   if (cfg.jobs > 1) {
-    const cells = panel.stocks.length * panel.calendar.length;
-    return trainInWorkers(cfg, specs, windows, cells, { log: ui.log, progress: ui.bar(`train (${cfg.jobs} jobs)`) });
+    return trainInWorkers(cfg, specs, windows, { stocks: panel.stocks.length, dates: panel.calendar.length }, { log: ui.log, progress: ui.bar(`train (${cfg.jobs} jobs)`) });
   }
   const cache = new PanelCache(store);
   return specs.map(([name, spec]) => {

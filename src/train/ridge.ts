@@ -9,7 +9,8 @@
 import { type RollingWindow, type SampleSet, buildSamples } from "../dataset/index.js";
 import { imageSpecs } from "../models/index.js";
 import { projectionAt, residualOf } from "../risk/index.js";
-import type { PanelCache, PipelineData, RollingOptions, WindowOutcome } from "./window.js";
+import type { Grid } from "../data/index.js";
+import { type PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, cellsOf } from "./window.js";
 import type { EpochLog } from "./options.js";
 import { validationScore } from "./trainer.js";
 
@@ -66,7 +67,7 @@ export function ridgeSolve(XtX: Float64Array, Xty: Float64Array, n: number, K: n
  * X (the features at the samples' dates) and y (the target), each column neutralised per date with
  * the loss's projection when `data` is given.
  */
-function design(set: SampleSet, values: Float32Array, K: number, D: number, target: Float64Array,
+function design(set: SampleSet, values: Float32Array, K: number, target: Grid,
   data: PipelineData | null): { X: Float64Array; y: Float64Array } {
   const n = set.samples.length;
   const X = new Float64Array(n * K);
@@ -76,12 +77,12 @@ function design(set: SampleSet, values: Float32Array, K: number, D: number, targ
     const samples = set.samples.slice(g.from, g.to);
     let cols: Float64Array[] = Array.from({ length: K + 1 }, () => new Float64Array(m));
     samples.forEach((s, i) => {
-      const k = s.stock * D + s.date;
+      const k = target.index(s.stock, s.date);
       for (let j = 0; j < K; j++) cols[j][i] = values[k * K + j];
-      cols[K][i] = target[k];
+      cols[K][i] = target.values[k];
     });
     if (data) {
-      const P = projectionAt(data.styles, data.industries, D, g.date, samples.map((s) => s.stock));
+      const P = projectionAt(data.styles, data.industries, g.date, samples.map((s) => s.stock));
       cols = cols.map((c) => residualOf(P, c));
     }
     for (let i = 0; i < m; i++) {
@@ -107,7 +108,6 @@ function predictRows(X: Float64Array, beta: Float64Array, n: number, K: number):
 export function ridgeWindow(data: PipelineData, w: RollingWindow, cache: PanelCache, o: RollingOptions): WindowOutcome {
   const t0 = process.hrtime.bigint();
   const { panel } = data;
-  const D = panel.calendar.length;
   const specs = imageSpecs({ kind: "v4" }); // the samples V4 may take
   const sel = cache.selection(panel.calendar, w, o.seed ?? 0, o.spearmanThreshold);
   const panels = new Map(specs.map((sp) => [sp.d, cache.get(sp.d, sel.kept)]));
@@ -118,19 +118,19 @@ export function ridgeWindow(data: PipelineData, w: RollingWindow, cache: PanelCa
   const train = mk(w.train, o.sampleStep, true);
   const valid = mk(w.valid, 1, true);
   const test = mk(w.test, 1, false);
-  const tr = design(train, p10.values, K, D, data.labels.standardized, data);
-  const va = design(valid, p10.values, K, D, data.labels.standardized, null);
+  const tr = design(train, p10.values, K, data.labels.standardized, data);
+  const va = design(valid, p10.values, K, data.labels.standardized, null);
   const { XtX, Xty } = gram(tr.X, tr.y, train.samples.length, K);
   let best: { lambda: number; sharpe: number; beta: Float64Array } = { lambda: RIDGE_PENALTIES[0], sharpe: -Infinity, beta: new Float64Array(K) };
   const log: EpochLog[] = []; // one entry per penalty tried: no training loss, no learning rate
   for (const lambda of RIDGE_PENALTIES) {
     const beta = ridgeSolve(XtX, Xty, train.samples.length, K, lambda);
     const score = validationScore(predictRows(va.X, beta, valid.samples.length, K), valid, data.labels.standardized,
-      data.labels.raw, D, data.labels.horizon);
+      data.labels.raw, data.labels.horizon);
     log.push({ epoch: log.length, loss: NaN, validIc: score.ic, validSharpe: score.sharpe, lr: 0, seconds: 0 });
     if (score.sharpe > best.sharpe) best = { lambda, sharpe: score.sharpe, beta };
   }
-  const te = design(test, p10.values, K, D, data.labels.standardized, null);
+  const te = design(test, p10.values, K, data.labels.standardized, null);
   const values = predictRows(te.X, best.beta, test.samples.length, K);
   const featureNames = data.store.meta.names["10"];
   return {
@@ -140,6 +140,6 @@ export function ridgeWindow(data: PipelineData, w: RollingWindow, cache: PanelCa
       samples: { train: train.samples.length, valid: valid.samples.length, test: test.samples.length, excluded: train.excluded },
       log, bestEpoch: RIDGE_PENALTIES.indexOf(best.lambda), penalty: best.lambda, seconds: Number(process.hrtime.bigint() - t0) / 1e9,
     },
-    cells: Int32Array.from(test.samples, (s) => s.stock * D + s.date), values, columns: sel.kept, significance: null,
+    cells: cellsOf(test.samples, data.labels.raw), values, columns: sel.kept, significance: null,
   };
 }

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { manualSeed, saveModel, scope } from "../engine/index.js";
-import type { Panel } from "../data/index.js";
+import { type Grid, type Panel, grid } from "../data/index.js";
 import { AlphaNetV4, type ModelSpec, createModel, firstLayers, imageSpecs, usesSpearman } from "../models/index.js";
 import { type Projection, projectionAt } from "../risk/index.js";
 import { INPUT_SETS, featuresOf, inputSetOf } from "../features/index.js";
@@ -17,13 +17,13 @@ import { imagesFor, predict, trainModel } from "./trainer.js";
 import { checkpointMade, resumableCheckpoint } from "./checkpoint.js";
 import { ridgeWindow } from "./ridge.js";
 import { type Significance, parameterSignificance } from "../evaluate/index.js";
-import { type PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult, type WindowTask, storeOf } from "./window.js";
+import { type PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult, type WindowTask, cellsOf, storeOf } from "./window.js";
 
 export interface RollingResult {
   name: string;
   spec: ModelSpec;
   /** The factor: out-of-sample predictions [stocks x dates], NaN where not predicted. */
-  factor: Float64Array;
+  factor: Grid;
   windows: WindowResult[];
   trainSeconds: number;
   /** The last window's selection, and its model's parameter significance (figure 5-2). */
@@ -38,7 +38,7 @@ export interface RollingResult {
 
 export interface SeedResult {
   seed: number;
-  factor: Float64Array;
+  factor: Grid;
   windows: WindowResult[];
 }
 
@@ -130,10 +130,9 @@ export function trainWindow({ name, spec, data, cache, window: w, index: i, seed
   if (spec.kind === "ridge") return ridgeWindow(data, w, cache, options);
   const o = withSeed(options, k);
   const { panel } = data;
-  const D = panel.calendar.length;
   const specs = imageSpecs(spec);
   const projection = (date: number, samples: { stock: number }[]): Projection =>
-    projectionAt(data.styles, data.industries, D, date, samples.map((s) => s.stock));
+    projectionAt(data.styles, data.industries, date, samples.map((s) => s.stock));
   const store = storeOf(data, spec);
   const featureNames = store.meta.names["10"];
   const sel = usesSpearman(spec) ? cache.selection(panel.calendar, w, o.seed ?? 0, o.spearmanThreshold) : null;
@@ -148,7 +147,7 @@ export function trainWindow({ name, spec, data, cache, window: w, index: i, seed
   const valid = mk(w.valid, 1, true);
   const test = mk(w.test, 1, false);
   const trainData = {
-    specs, panels, train, valid, target: data.labels.standardized, forward: data.labels.raw, horizon: data.labels.horizon, D,
+    specs, panels, train, valid, target: data.labels.standardized, forward: data.labels.raw, horizon: data.labels.horizon,
     projection,
   };
   const checkpointDir = o.outDir ? seedFolder(join(o.outDir, "checkpoints", name, String(i)), k) : undefined;
@@ -182,7 +181,7 @@ export function trainWindow({ name, spec, data, cache, window: w, index: i, seed
       train: [panel.calendar[all.dates[0]?.date ?? range.from], panel.calendar[all.dates.at(-1)?.date ?? range.to - 1]] };
   }
   const values = predict(model, { specs, panels }, test.samples);
-  const cells = Int32Array.from(test.samples, (s) => s.stock * D + s.date);
+  const cells = cellsOf(test.samples, data.labels.raw);
   const columns = cols ?? Array.from({ length: K }, (_, f) => f);
   const names = columns.map((f) => featureNames[f]);
   if (o.outDir) {
@@ -215,10 +214,16 @@ export function trainWindow({ name, spec, data, cache, window: w, index: i, seed
   };
 }
 
+/** The factor's shape: the panel's stocks x its dates. */
+export interface FactorShape {
+  stocks: number;
+  dates: number;
+}
+
 /** Stitches windows' outcomes (in window order) into the factor. */
-export function assembleRolling(name: string, spec: ModelSpec, cellCount: number, outcomes: WindowOutcome[]): RollingResult {
-  const factor = new Float64Array(cellCount).fill(NaN);
-  for (const w of outcomes) w.cells.forEach((c, j) => (factor[c] = w.values[j]));
+export function assembleRolling(name: string, spec: ModelSpec, shape: FactorShape, outcomes: WindowOutcome[]): RollingResult {
+  const factor = grid(shape.stocks, shape.dates);
+  for (const w of outcomes) w.cells.forEach((c, j) => (factor.values[c] = w.values[j]));
   const last = outcomes.at(-1);
   return {
     name, spec, factor, windows: outcomes.map((w) => w.result), trainSeconds: outcomes.reduce((a, w) => a + w.result.seconds, 0),
@@ -232,14 +237,14 @@ export function assembleRolling(name: string, spec: ModelSpec, cellCount: number
  * (every seed predicts the same test samples unless a seed's feature selection changes which
  * samples are whole; a cell is never filled with a partial sum).
  */
-export function assembleSeeds(name: string, spec: ModelSpec, cellCount: number, outcomes: WindowOutcome[][], baseSeed: number): RollingResult {
-  const perSeed = outcomes.map((o) => assembleRolling(name, spec, cellCount, o));
+export function assembleSeeds(name: string, spec: ModelSpec, shape: FactorShape, outcomes: WindowOutcome[][], baseSeed: number): RollingResult {
+  const perSeed = outcomes.map((o) => assembleRolling(name, spec, shape, o));
   if (perSeed.length === 1) return perSeed[0];
-  const factor = new Float64Array(cellCount).fill(NaN);
-  for (let c = 0; c < cellCount; c++) {
+  const factor = grid(shape.stocks, shape.dates);
+  for (let c = 0; c < factor.values.length; c++) {
     let sum = 0, n = 0;
-    for (const r of perSeed) if (Number.isFinite(r.factor[c])) (sum += r.factor[c], n++);
-    if (n) factor[c] = sum / n;
+    for (const r of perSeed) if (Number.isFinite(r.factor.values[c])) (sum += r.factor.values[c], n++);
+    if (n) factor.values[c] = sum / n;
   }
   return {
     ...perSeed[0], factor, trainSeconds: perSeed.reduce((a, r) => a + r.trainSeconds, 0),
@@ -254,5 +259,5 @@ export function runRolling(name: string, spec: ModelSpec, data: PipelineData, wi
     o.onWindow?.(w, i, windows.length, k);
     return trainWindow({ name, spec, data, cache, window: w, index: i, seed: k, options: o });
   }));
-  return assembleSeeds(name, spec, data.panel.stocks.length * data.panel.calendar.length, outcomes, o.seed ?? 0);
+  return assembleSeeds(name, spec, { stocks: data.panel.stocks.length, dates: data.panel.calendar.length }, outcomes, o.seed ?? 0);
 }

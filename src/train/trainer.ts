@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { Tensor, cat, keep, loadSafetensors, manualSeed, noGrad, optim, scope, tensor } from "../engine/index.js";
-import { Rng } from "../data/index.js";
+import { type Grid, Rng } from "../data/index.js";
 import { type FeaturePanel, type ImageSpec, type Sample, gatherImages } from "../features/index.js";
 import type { AlphaNet } from "../models/index.js";
 import { type Projection, residualOf } from "../risk/index.js";
@@ -26,11 +26,10 @@ export interface TrainData {
   train: SampleSet;
   valid: SampleSet;
   /** The fitting target per (stock, date): the neutralised, standardised label. */
-  target: Float64Array;
+  target: Grid;
   /** The raw forward return, for the validation backtest. */
-  forward: Float64Array;
+  forward: Grid;
   horizon: number;
-  D: number;
   /** The neutralisation projection of a date's samples. */
   projection: (date: number, samples: Sample[]) => Projection;
 }
@@ -92,7 +91,7 @@ export function neutralizeByDate(pred: Float64Array, set: SampleSet, projections
  * ratio of that excess return, annualised with sqrt(252 / h). Also the mean IC against the target.
  * With `projections` (one per date of `set`), the neutralised prediction is scored (factor: neutral).
  */
-export function validationScore(pred: Float64Array, set: SampleSet, target: Float64Array, forward: Float64Array, D: number,
+export function validationScore(pred: Float64Array, set: SampleSet, target: Grid, forward: Grid,
   horizon: number, projections?: Projection[]): { ic: number; sharpe: number } {
   if (projections) pred = neutralizeByDate(pred, set, projections);
   const ics: number[] = [];
@@ -100,12 +99,12 @@ export function validationScore(pred: Float64Array, set: SampleSet, target: Floa
   for (const g of set.dates) {
     const idx = Array.from({ length: g.to - g.from }, (_, i) => g.from + i);
     const p = idx.map((i) => pred[i]);
-    const keys = idx.map((i) => set.samples[i].stock * D + set.samples[i].date);
-    const ic = pearson(p, keys.map((k) => target[k]));
+    const keys = idx.map((i) => target.index(set.samples[i].stock, set.samples[i].date));
+    const ic = pearson(p, keys.map((k) => target.values[k]));
     ics.push(Number.isFinite(ic) ? ic : 0);
     const order = idx.map((_, j) => j).sort((a, b) => p[b] - p[a]);
     const top = order.slice(0, Math.max(1, Math.floor(order.length / 5)));
-    const all = keys.map((k) => forward[k]);
+    const all = keys.map((k) => forward.values[k]);
     const mean = all.reduce((a, b) => a + b, 0) / all.length;
     ex.push(top.reduce((a, j) => a + all[j], 0) / top.length - mean);
   }
@@ -173,7 +172,6 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
   // Early stopping on the neutralised factor: the validation dates' projections, made once.
   const validProjections = o.factor === "neutral"
     ? data.valid.dates.map((g) => data.projection(g.date, data.valid.samples.slice(g.from, g.to))) : undefined;
-  const D = data.D;
   let batchesDone = 0;
   for (let epoch = st.epoch; epoch < o.maxEpochs && !st.done; epoch++) {
     const e0 = process.hrtime.bigint();
@@ -190,7 +188,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     batches.forEach((groups, b) => {
       scope(() => {
         const samples = groups.flatMap((g) => trainSet.samples.slice(g.from, g.to));
-        const y = samples.map((s) => data.target[s.stock * D + s.date]);
+        const y = samples.map((s) => data.target.at(s.stock, s.date));
         opt.zeroGrad();
         const pred = model.forward(imagesFor(data, samples));
         const loss = batchLoss(pred, y, groups.map((g) => ({ n: g.to - g.from, projection: H.get(g.date)! })), o.longWeight);
@@ -205,7 +203,7 @@ export function trainModel(model: AlphaNet, data: TrainData, options: Partial<Tr
     });
     const score = o.keepLast && !data.valid.dates.length
       ? { ic: NaN, sharpe: NaN }
-      : validationScore(predict(model, data, data.valid.samples), data.valid, data.target, data.forward, D, data.horizon, validProjections);
+      : validationScore(predict(model, data, data.valid.samples), data.valid, data.target, data.forward, data.horizon, validProjections);
     const entry: EpochLog = {
       epoch, loss: lossSum / Math.max(1, samplesSeen), validIc: score.ic, validSharpe: score.sharpe,
       lr: opt.lr, seconds: Number(process.hrtime.bigint() - e0) / 1e9,

@@ -3,7 +3,7 @@
  * feature panels and selections, and what a window's training returns. Apart from rolling.ts so
  * that the ridge row (ridge.ts), a window trainer of its own, shares them without importing rolling.
  */
-import type { Panel } from "../data/index.js";
+import type { Grid, Panel } from "../data/index.js";
 import {
   type FeaturePanel, type FeatureStore, type SpearmanSelection, readFeaturePanel, spearmanSelect,
 } from "../features/index.js";
@@ -110,10 +110,15 @@ export class PanelCache {
   }
 }
 
+/** The cells (flat indices into `factor`'s values) of samples: where their predictions go in the factor. */
+export function cellsOf(samples: { stock: number; date: number }[], factor: Grid): Int32Array {
+  return Int32Array.from(samples, (s) => factor.index(s.stock, s.date));
+}
+
 /** One window's training, as the rolling loop (or a worker process) returns it. */
 export interface WindowOutcome {
   result: WindowResult;
-  /** The window's out-of-sample predictions: factor cells (stock * D + date) and their values. */
+  /** The window's out-of-sample predictions: factor cells (see cellsOf) and their values. */
   cells: Int32Array;
   values: Float64Array;
   /** The feature columns the model read. */

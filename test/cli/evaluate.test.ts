@@ -25,7 +25,7 @@ const lastLine = (err: string): string => err.trim().split("\n").pop()!;
 test("evaluate: an unparsable factor value ends with exit 2 naming its line and column; nothing matching says why", () => {
   assert.ok(D > 150);
   // Cell (s = 3, d = 150) is record 150 * S + 3, on line 150 * S + 3 + 2.
-  const bad = factorFile("bad.csv", (s, d) => (s === 3 && d === 150 ? '"1,5"' : String(m.oracle[s * D + d])));
+  const bad = factorFile("bad.csv", (s, d) => (s === 3 && d === 150 ? '"1,5"' : String(m.oracle.at(s, d))));
   const r = alphanet(["evaluate", "--factor", bad, "--data", bars]);
   assert.equal(r.code, 2, r.err);
   assert.equal(lastLine(r.err), `alphanet: ${bad}, line ${150 * S + 5}, column "factor": cannot parse "1,5" as a number ` +
@@ -51,7 +51,7 @@ test("evaluate: the factor's rows are accounted for; a constant factor has no gr
   assert.equal(out.factor_rows.dropped.missing_value, 1);
   assert.deepEqual(out.factor_rows.examples.missing_value, [`line 2: ${p.calendar[0].replace(/-/g, "")},${p.stocks[0].slice(2)}.${p.stocks[0].slice(0, 2)},NA`]);
   // The oracle, as the same file form: every cell matched and a long-short return measured.
-  const oracle = factorFile("oracle.csv", (s, d) => (Number.isFinite(m.oracle[s * D + d]) ? String(m.oracle[s * D + d]) : ""));
+  const oracle = factorFile("oracle.csv", (s, d) => (Number.isFinite(m.oracle.at(s, d)) ? String(m.oracle.at(s, d)) : ""));
   const o = JSON.parse(alphanet(["evaluate", "--factor", oracle, "--data", bars]).out);
   assert.equal(o.factor_rows.matched + o.factor_rows.dropped.missing_value, S * D);
   assert.ok(o.long_short_annual > 0, `oracle long-short ${o.long_short_annual}`);

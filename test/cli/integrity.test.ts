@@ -194,7 +194,7 @@ test("--resume continues only the run that made the checkpoints: other data, see
   // Unchanged: it resumes, and ends where the uninterrupted run did.
   const resumed = await run(config({ out, resume: true }), quiet);
   const [a, b] = [reference, resumed].map((r) => r.evaluations[0].rolling!);
-  assert.ok(a.factor.some(Number.isFinite));
+  assert.ok(a.factor.values.some(Number.isFinite));
   assert.deepEqual(b.factor, a.factor, "the factor, cell for cell");
   assert.deepEqual(b.windows.map((w) => w.log.map(({ seconds: _s, ...e }) => e)), a.windows.map((w) => w.log.map(({ seconds: _s, ...e }) => e)));
   assert.ok(readFileSync(join(out, "models", "v1", "0", "weights.safetensors")).equals(

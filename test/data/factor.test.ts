@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { DataError, MISSING_TOKENS, type Panel, loadBars, readFactorFile, syntheticMarket } from "../../src/data/index.js";
+import { DataError, type Grid, MISSING_TOKENS, type Panel, gridOf, loadBars, readFactorFile, syntheticMarket } from "../../src/data/index.js";
 import { groupWeights, stratify } from "../../src/evaluate/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "alphanet-factor-"));
@@ -35,9 +35,11 @@ async function smallPanel(): Promise<Panel> {
 const panelP = smallPanel();
 
 /** The cell of the factor at (code, date), by the panel's own lists. */
-const cell = (p: Panel, f: Float64Array, code: string, date: string): number =>
-  f[p.stocks.indexOf(code) * p.calendar.length + p.calendar.indexOf(date)];
-const finiteCells = (f: Float64Array): number => f.reduce((k, v) => k + (Number.isFinite(v) ? 1 : 0), 0);
+const cell = (p: Panel, f: Grid, code: string, date: string): number => {
+  assert.deepEqual([f.stocks, f.dates], [p.stocks.length, p.calendar.length]);
+  return f.at(p.stocks.indexOf(code), p.calendar.indexOf(date));
+};
+const finiteCells = (f: Grid): number => f.values.reduce((k, v) => k + (Number.isFinite(v) ? 1 : 0), 0);
 const sumDropped = (d: Record<string, number>): number => Object.values(d).reduce((a, b) => a + b, 0);
 
 async function dataError(p: Promise<unknown>): Promise<DataError> {
@@ -122,7 +124,7 @@ test("codes in any A-share form and dates as YYYYMMDD or YYYY/MM/DD match the da
   writeFileSync(gz, gzipSync(readFileSync(write(lines))));
   const again = await readFactorFile(gz, p);
   assert.deepEqual(again.accounting.dropped, accounting.dropped);
-  assert.deepEqual([...again.factor].map(String), [...factor].map(String));
+  assert.deepEqual([...again.factor.values].map(String), [...factor.values].map(String));
 });
 
 test("another column name for the factor: the one column besides date and code, or the one named", async () => {
@@ -258,37 +260,37 @@ test("tied values share a group; a date whose values cannot fill the groups gets
   const S = 10, D = 1;
   // No ties: floor(rank * G / n), highest first.
   const distinct = Float64Array.from({ length: S }, (_, s) => (s * 7) % 10);
-  const g = groupWeights(distinct, S, D, 0, 5)!;
+  const g = groupWeights(gridOf(distinct, S, D), 0, 5)!;
   for (let s = 0; s < S; s++) {
     const rank = 9 - distinct[s];
     assert.ok(g[Math.floor(rank / 2)].has(s), `stock ${s} (rank ${rank})`);
   }
   // Ties: 4 stocks share 5.0 at ranks 3..6 (middle 4.5): all in group floor(4.5 * 5 / 10) = 2 (0-based).
   const tied = Float64Array.from([9, 8, 7, 5, 5, 5, 5, 2, 1, 0]);
-  const t = groupWeights(tied, S, D, 0, 5)!;
+  const t = groupWeights(gridOf(tied, S, D), 0, 5)!;
   assert.deepEqual(t.map((m) => [...m.keys()].sort((a, b) => a - b)), [[0, 1], [2], [3, 4, 5, 6], [7], [8, 9]]);
   // The same values in another stock order: the same groups of values.
   const perm = [9, 3, 0, 7, 5, 1, 8, 2, 6, 4];
   const shuffled = Float64Array.from(perm, (i) => tied[i]);
-  const u = groupWeights(shuffled, S, D, 0, 5)!;
+  const u = groupWeights(gridOf(shuffled, S, D), 0, 5)!;
   assert.deepEqual(u.map((m) => [...m.keys()].map((s) => shuffled[s]).sort()), t.map((m) => [...m.keys()].map((s) => tied[s]).sort()));
-  assert.equal(groupWeights(new Float64Array(S).fill(3), S, D, 0, 5), null, "constant");
-  assert.equal(groupWeights(Float64Array.from({ length: S }, (_, s) => s % 2), S, D, 0, 5), null, "two values for five groups");
-  assert.ok(groupWeights(Float64Array.from({ length: S }, (_, s) => s % 2), S, D, 0, 2), "two values for two groups");
+  assert.equal(groupWeights(gridOf(new Float64Array(S).fill(3), S, D), 0, 5), null, "constant");
+  assert.equal(groupWeights(gridOf(Float64Array.from({ length: S }, (_, s) => s % 2), S, D), 0, 5), null, "two values for five groups");
+  assert.ok(groupWeights(gridOf(Float64Array.from({ length: S }, (_, s) => s % 2), S, D), 0, 2), "two values for two groups");
 });
 
 test("a constant factor has no groups and no long-short return; a varying one has both", () => {
   const m = syntheticMarket({ seed: 5, stocks: 40, start: "2019-01-01", end: "2019-12-31", industries: 4, indexSize: 10, targetIC: 0.1, horizon: 10 });
   const p = m.panel, S = p.stocks.length, D = p.calendar.length;
-  const constant = new Float64Array(S * D).fill(1);
+  const constant = gridOf(new Float64Array(S * D).fill(1), S, D);
   const costs = { commission: 0.00002, stampDuty: 0.00015 };
   const c = stratify(p, constant, { groups: 5, every: 10, costs });
   assert.ok(Number.isNaN(c.longShortAnnual));
   assert.ok(c.annualExcess.every(Number.isNaN));
   assert.equal(c.ungrouped.length, Math.ceil(D / 10));
   // Constant on some dates only: those dates are left out, the others traded.
-  const partly = Float64Array.from(m.oracle);
-  for (let s = 0; s < S; s++) for (let d = 0; d < 100; d++) partly[s * D + d] = 1;
+  const partly = m.oracle.map((x) => x);
+  for (let s = 0; s < S; s++) for (let d = 0; d < 100; d++) partly.set(s, d, 1);
   const r = stratify(p, partly, { groups: 5, every: 10, costs });
   assert.equal(r.ungrouped.length, 10);
   assert.equal(r.ungrouped[0], p.calendar[0]);

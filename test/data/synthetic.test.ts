@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SYNTHETIC_QUICK, boardOf, forwardIC, priceLimit, syntheticMarket } from "../../src/data/index.js";
+import { SYNTHETIC_QUICK, boardOf, fieldGrid, forwardIC, priceLimit, syntheticMarket } from "../../src/data/index.js";
 
 const m = syntheticMarket(SYNTHETIC_QUICK);
 const p = m.panel;
@@ -23,7 +23,7 @@ function dailyReturns(): number[][] {
 test("the same seed gives the same market; another seed another", () => {
   const again = syntheticMarket(SYNTHETIC_QUICK);
   assert.deepEqual([...again.panel.fields.close!], [...F.close!]);
-  assert.deepEqual([...again.oracle], [...m.oracle]);
+  assert.deepEqual([...again.oracle.values], [...m.oracle.values]);
   const other = syntheticMarket({ ...SYNTHETIC_QUICK, seed: 8 });
   assert.notDeepEqual([...other.panel.fields.close!.slice(0, 50)], [...F.close!.slice(0, 50)]);
 });
@@ -86,6 +86,6 @@ test("the index weights sum to 1 on every date; the oracle reaches its configure
     for (let s = 0; s < S; s++) sum += w[s * D + d];
     assert.ok(Math.abs(sum - 1) < 1e-9, `${p.calendar[d]}: ${sum}`);
   }
-  const ic = forwardIC(m.oracle, F.vwap!, S, D, 10, 5);
+  const ic = forwardIC(m.oracle, fieldGrid(m.panel, "vwap"), 10, 5);
   assert.ok(ic > 0.5 * SYNTHETIC_QUICK.targetIC && ic < 1.5 * SYNTHETIC_QUICK.targetIC, `oracle IC ${ic}`);
 });

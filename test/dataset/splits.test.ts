@@ -101,9 +101,10 @@ test("labels: vwap t+1 to t+1+h; none past the data; none entered on a suspended
   const v = p.fields.vwap!;
   for (let s = 0; s < 40; s++) for (let d = 0; d < D; d++) {
     const k = s * D + d;
-    if (!Number.isFinite(fwd[k])) continue;
+    assert.equal(fwd.index(s, d), k);
+    if (!Number.isFinite(fwd.at(s, d))) continue;
     assert.ok(d + 11 < D);
-    assert.equal(fwd[k], v[k + 11] / v[k + 1] - 1);
+    assert.equal(fwd.at(s, d), v[k + 11] / v[k + 1] - 1);
     assert.equal(p.flags.is_suspended![k + 1], 0);
   }
   assert.ok(missing.past_the_data > 0 && missing.not_tradable_at_entry > 0);

@@ -60,7 +60,7 @@ test("alphanet evaluate and alphanet ingest run without loading libtorch", () =>
   const bars = writeBars(p, join(dir, "bars.csv"));
   const factor = join(dir, "factor.csv");
   const rows = ["date,code,factor"];
-  for (let d = 0; d < D; d++) for (let s = 0; s < S; s++) if (Number.isFinite(m.oracle[s * D + d])) rows.push(`${p.calendar[d]},${p.stocks[s]},${m.oracle[s * D + d]}`);
+  for (let d = 0; d < D; d++) for (let s = 0; s < S; s++) if (Number.isFinite(m.oracle.at(s, d))) rows.push(`${p.calendar[d]},${p.stocks[s]},${m.oracle.at(s, d)}`);
   writeFileSync(factor, rows.join("\n") + "\n");
   // A module preloaded into the command (NODE_OPTIONS --import) appends each library it loads to a file.
   const preload = join(dir, "record-dlopen.mjs");

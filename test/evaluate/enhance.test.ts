@@ -49,7 +49,7 @@ test("the enhanced portfolio on the synthetic market meets its constraints at ev
   const m = syntheticMarket({ ...SYNTHETIC_QUICK, stocks: 80 });
   const styles = styleExposures(m.panel);
   const D = m.panel.calendar.length;
-  const factor = Float64Array.from(m.oracle, (x, k) => ((k % D) >= 300 ? x : NaN));
+  const factor = m.oracle.map((x, k) => ((k % D) >= 300 ? x : NaN));
   const r = await enhanceIndex(m.panel, factor, styles.values[styles.names.indexOf("size")], { ...DEFAULT_ENHANCE, maxWeight: 0.05, costs: PAPER_COSTS });
   assert.ok(r.rebalances > 10);
   assert.ok(r.maxConstraintViolation < 1e-6 || r.relaxed > 0, `violation ${r.maxConstraintViolation}`);

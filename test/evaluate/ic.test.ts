@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, SYNTHETIC_QUICK, forwardIC, syntheticMarket } from "../../src/data/index.js";
+import { Rng, SYNTHETIC_QUICK, fieldGrid, forwardIC, gridOf, syntheticMarket } from "../../src/data/index.js";
 import { icTest } from "../../src/evaluate/index.js";
 import { forwardReturns } from "../../src/dataset/index.js";
 
@@ -10,7 +10,7 @@ test("IC and rank IC equal an independent computation on random data", () => {
   const cal = Array.from({ length: D }, (_, d) => `2020-01-${String(d + 1).padStart(2, "0")}`.replace(/-(\d\d)$/, (m, x) => (Number(x) > 28 ? `-${x}` : m)));
   const factor = Float64Array.from({ length: S * D }, () => (rng.uniform() < 0.1 ? NaN : rng.normal()));
   const ret = Float64Array.from(factor, (f) => (Number.isFinite(f) ? 0.3 * f + rng.normal() : rng.normal()));
-  const t = icTest(factor, ret, cal, S, 10);
+  const t = icTest(gridOf(factor, S, D), gridOf(ret, S, D), cal, 10);
   assert.deepEqual(t.dates, [cal[0], cal[10], cal[20], cal[30], cal[40]]);
   t.dates.forEach((_, i) => {
     const d = i * 10;
@@ -35,9 +35,8 @@ test("IC and rank IC equal an independent computation on random data", () => {
 
 test("on synthetic data the oracle factor reaches its configured IC", () => {
   const m = syntheticMarket(SYNTHETIC_QUICK);
-  const S = m.panel.stocks.length, D = m.panel.calendar.length;
   const { fwd } = forwardReturns(m.panel, 10);
-  const t = icTest(m.oracle, fwd, m.panel.calendar, S, 10);
-  assert.ok(Math.abs(t.summary.ic.mean - forwardIC(m.oracle, m.panel.fields.vwap!, S, D, 10, 10)) < 0.01);
+  const t = icTest(m.oracle, fwd, m.panel.calendar, 10);
+  assert.ok(Math.abs(t.summary.ic.mean - forwardIC(m.oracle, fieldGrid(m.panel, "vwap"), 10, 10)) < 0.01);
   assert.ok(t.summary.ic.mean > 0.5 * SYNTHETIC_QUICK.targetIC && t.summary.ic.mean < 1.5 * SYNTHETIC_QUICK.targetIC, `IC ${t.summary.ic.mean}`);
 });

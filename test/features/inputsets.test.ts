@@ -66,13 +66,13 @@ test("V1's 9 and V2's 15 inputs equal a float64 loop over the bars, NaN on untra
         vwap[k] / close[k]].map((x) => (Number.isFinite(x) ? x : NaN));
       want1 = want1.map((x) => (Number.isFinite(x) ? x : NaN));
     }
-    assert.deepEqual(v1.values.map((v) => v[k]), want1, `v1 stock ${s} day ${d}`);
-    assert.deepEqual(v2.values.map((v) => v[k]), want2, `v2 stock ${s} day ${d}`);
+    assert.deepEqual(v1.values.map((v) => v.values[k]), want1, `v1 stock ${s} day ${d}`);
+    assert.deepEqual(v2.values.map((v) => v.values[k]), want2, `v2 stock ${s} day ${d}`);
   }
   assert.equal(untraded, 4);
   // The day after the suspension and after the listing has no return (its previous close was not traded).
-  assert.ok(Number.isNaN(v1.values[6][2 * D + 13]) && Number.isNaN(v1.values[6][3 * D + 3]));
-  assert.ok(Number.isFinite(v1.values[6][2 * D + 14]));
+  assert.ok(Number.isNaN(v1.values[6].at(2, 13)) && Number.isNaN(v1.values[6].at(3, 3)));
+  assert.ok(Number.isFinite(v1.values[6].at(2, 14)));
 });
 
 test("without turnover fields the baselines' inputs take V4's stand-ins, reported, and read no later day", () => {
@@ -92,8 +92,8 @@ test("without turnover fields the baselines' inputs take V4's stand-ins, reporte
     [k, v!.map((x, i) => (i % D > t ? x * 1.7 + 1 : x))])) };
   const after = computeInputs(later, "v2");
   for (let i = 0; i < 15; i++) for (let s = 0; s < p.stocks.length; s++) {
-    assert.deepEqual(after.values[i].subarray(s * D, s * D + t + 1), v2.values[i].subarray(s * D, s * D + t + 1), `input ${i} stock ${s}`);
-    assert.notDeepEqual(after.values[i].subarray(s * D + t + 1, (s + 1) * D), v2.values[i].subarray(s * D + t + 1, (s + 1) * D));
+    assert.deepEqual(after.values[i].row(s).subarray(0, t + 1), v2.values[i].row(s).subarray(0, t + 1), `input ${i} stock ${s}`);
+    assert.notDeepEqual(after.values[i].row(s).subarray(t + 1), v2.values[i].row(s).subarray(t + 1));
   }
 });
 
@@ -126,7 +126,7 @@ test("a store of V1's or V2's inputs has C(n,2) x 2 + 4n features named by its i
     for (const s of [0, 2, 3]) {
       const out = new Float64Array(D * F);
       const valid = new Uint8Array(D);
-      extractStock(x.map((v) => v.slice(s * D, (s + 1) * D)), D, 10, out, valid);
+      extractStock(x.map((v) => v.row(s).slice()), D, 10, out, valid);
       for (let t = 0; t < D; t++) {
         assert.equal(panel.valid[s * D + t], valid[t], `${set} stock ${s} day ${t}`);
         for (let f = 0; f < F; f++) assert.equal(panel.values[(s * D + t) * F + f], Math.fround(out[t * F + f]));

@@ -21,7 +21,7 @@ test("no look-ahead: changing any value after date t changes no feature at or be
   const rng = new Rng(1);
   const featuresOf = (p: Panel, s: number, d: number): Float64Array => {
     const inp = computeInputs(p);
-    const x = inp.values.map((v) => v.slice(s * D, (s + 1) * D));
+    const x = inp.values.map((v) => v.row(s).slice());
     const out = new Float64Array(D * N_FEATURES);
     extractStock(x, D, d, out, new Uint8Array(D));
     return out;
@@ -59,7 +59,7 @@ test("the feature store is built once, reads back what was computed, and images 
   const s = 7;
   const out = new Float64Array(D * N_FEATURES);
   const valid = new Uint8Array(D);
-  extractStock(inp.values.map((v) => v.slice(s * D, (s + 1) * D)), D, 10, out, valid);
+  extractStock(inp.values.map((v) => v.row(s).slice()), D, 10, out, valid);
   for (let t = 0; t < D; t++) {
     assert.equal(p.valid[s * D + t], valid[t]);
     for (let f = 0; f < N_FEATURES; f += 13) assert.equal(p.values[(s * D + t) * N_FEATURES + f], Math.fround(out[t * N_FEATURES + f]));

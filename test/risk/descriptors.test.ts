@@ -34,9 +34,9 @@ test("Beta: a stock moving exactly twice the market has beta 2 and HSIGMA 0", ()
   const p = panelOf([m, m.map((x) => 2 * x)], { shares: [1e12, 1] });
   const d = styleDescriptors(p);
   const D = p.calendar.length;
-  near(d.beta[1 * D + D - 1], 2, 1e-6);
-  near(d.hsigma[1 * D + D - 1], 0, 1e-9);
-  assert.ok(Number.isNaN(d.beta[1 * D + 30]), "fewer than 63 observations: undefined");
+  near(d.beta.values[1 * D + D - 1], 2, 1e-6);
+  near(d.hsigma.values[1 * D + D - 1], 0, 1e-9);
+  assert.ok(Number.isNaN(d.beta.values[1 * D + 30]), "fewer than 63 observations: undefined");
 });
 
 test("Momentum: a constant daily return c gives RSTR = ln(1 + c); the last 21 days are skipped", () => {
@@ -44,7 +44,7 @@ test("Momentum: a constant daily return c gives RSTR = ln(1 + c); the last 21 da
   const r = Array.from({ length: 300 }, (_, i) => (i >= 279 ? 0.05 : c)); // the last 21 days jump, and are skipped
   const d = styleDescriptors(panelOf([r, r]));
   const D = 301;
-  near(d.momentum[D - 1], Math.log1p(c), 1e-9);
+  near(d.momentum.values[D - 1], Math.log1p(c), 1e-9);
 });
 
 test("DASTD: returns alternating +a and -a around a flat market give an EW standard deviation near a", () => {
@@ -60,7 +60,7 @@ test("DASTD: returns alternating +a and -a around a flat market give an EW stand
   const xs = Array.from({ length: 252 }, (_, j) => r[260 - 252 + j]);
   const mean = xs.reduce((acc, x, j) => acc + w[j] * x, 0) / sw;
   const want = Math.sqrt(xs.reduce((acc, x, j) => acc + w[j] * (x - mean) ** 2, 0) / sw);
-  near(d.dastd[D + D - 1], want, 1e-9);
+  near(d.dastd.values[D + D - 1], want, 1e-9);
   assert.ok(Math.abs(want - a) < 0.001);
 });
 
@@ -69,15 +69,15 @@ test("CMRA: a constant monthly log return g gives ln(1 + 12 g) - ln(1 + g)", () 
   const daily = Math.expm1(g / 21);
   const r = Array.from({ length: 270 }, () => daily);
   const d = styleDescriptors(panelOf([r, r]));
-  near(d.cmra[270], Math.log1p(12 * g) - Math.log1p(g), 1e-9);
+  near(d.cmra.values[270], Math.log1p(12 * g) - Math.log1p(g), 1e-9);
 });
 
 test("Liquidity: constant turnover t gives STOM = STOQ = STOA = ln(21 t)", () => {
   const r = Array.from({ length: 260 }, () => 0);
   const d = styleDescriptors(panelOf([r, r], { turnover: [0.01, 0.03] }));
-  near(d.liquidity![260], Math.log(21 * 0.01), 1e-12);
-  near(d.liquidity![261 + 260], Math.log(21 * 0.03), 1e-12);
-  near(d.size[260], Math.log(10 * 1e8), 1e-12);
+  near(d.liquidity!.values[260], Math.log(21 * 0.01), 1e-12);
+  near(d.liquidity!.values[261 + 260], Math.log(21 * 0.03), 1e-12);
+  near(d.size.values[260], Math.log(10 * 1e8), 1e-12);
 });
 
 test("exposures are standardised: cap-weighted mean 0, equal-weighted standard deviation 1", () => {
@@ -86,8 +86,8 @@ test("exposures are standardised: cap-weighted mean 0, equal-weighted standard d
   const e = styleExposures(p);
   const D = p.calendar.length, d = D - 1;
   for (const [j, name] of e.names.entries()) {
-    const v = Array.from({ length: 12 }, (_, s) => e.values[j][s * D + d]);
-    const cap = Array.from({ length: 12 }, (_, s) => e.cap[s * D + d]);
+    const v = Array.from({ length: 12 }, (_, s) => e.values[j].values[s * D + d]);
+    const cap = Array.from({ length: 12 }, (_, s) => e.cap.values[s * D + d]);
     const cw = v.reduce((a, x, s) => a + x * cap[s], 0) / cap.reduce((a, b) => a + b);
     const mean = v.reduce((a, b) => a + b) / v.length;
     const sd = Math.sqrt(v.reduce((a, x) => a + (x - cw) ** 2, 0) / (v.length - 1));
@@ -109,6 +109,6 @@ test("fundamental styles come from the user's columns when present, and their ab
   const e = styleExposures(p);
   const ey = e.values[e.names.indexOf("earnings_yield")];
   // 1/PE falls with PE: the stock with the lowest PE has the highest exposure
-  assert.ok(ey[0 * D + D - 1] > ey[5 * D + D - 1]);
+  assert.ok(ey.at(0, D - 1) > ey.at(5, D - 1));
   assert.ok(e.names.includes("book_to_price") && !e.names.includes("growth"));
 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, SYNTHETIC_QUICK, industryIndex, syntheticMarket } from "../../src/data/index.js";
+import { Rng, SYNTHETIC_QUICK, gridOf, industryIndex, syntheticMarket } from "../../src/data/index.js";
 import { crossSectionalRegression, dailyReturns, neutralizePanel, projectionMatrix, solveSymmetric, styleExposures } from "../../src/risk/index.js";
 import { pearson } from "../../src/evaluate/index.js";
 import { applyMatrix, randomProblem } from "../helpers.js";
@@ -94,21 +94,21 @@ function quickMarket(stocks: number) {
 
 test("on the synthetic market the regression recovers the generator's market and industry returns (corr > 0.9)", () => {
   const { m, p, S, D, styles, ind: { index } } = quickMarket(400);
-  const r = dailyReturns(p);
+  const r = dailyReturns(p).values;
   const estMarket: number[] = [], trueMarket: number[] = [];
   const estInd: number[][] = Array.from({ length: 10 }, () => []), trueInd: number[][] = Array.from({ length: 10 }, () => []);
   for (let d = 260; d < D; d++) {
     const rows: number[] = [];
-    for (let s = 0; s < S; s++) { const k = s * D + d; if (Number.isFinite(r[k]) && styles.values.every((v) => Number.isFinite(v[k - 1]))) rows.push(k); }
+    for (let s = 0; s < S; s++) { const k = s * D + d; if (Number.isFinite(r[k]) && styles.values.every((v) => Number.isFinite(v.values[k - 1]))) rows.push(k); }
     if (rows.length < 50) continue;
     const res = crossSectionalRegression({ y: rows.map((k) => r[k]), industry: rows.map((k) => index[Math.floor(k / D)]), industries: 10,
-      styles: styles.values.map((v) => rows.map((k) => v[k - 1])), cap: rows.map((k) => styles.cap[k - 1]) });
+      styles: styles.values.map((v) => rows.map((k) => v.values[k - 1])), cap: rows.map((k) => styles.cap.values[k - 1]) });
     // The country factor is the cap-weighted market: the generator's market factor times the mean beta.
     estMarket.push(res.country);
     trueMarket.push(m.truth.market[d]);
     // The constraint makes industry returns relative to their cap-weighted mean: centre the truth alike.
     const capShare = new Array(10).fill(0);
-    for (const k of rows) capShare[index[Math.floor(k / D)]] += styles.cap[k - 1];
+    for (const k of rows) capShare[index[Math.floor(k / D)]] += styles.cap.values[k - 1];
     const tot = capShare.reduce((a, b) => a + b, 0);
     const mean = m.truth.industry.reduce((acc, f, j) => acc + (capShare[j] / tot) * f[d], 0);
     for (let j = 0; j < 10; j++) { estInd[j].push(res.industry[j]); trueInd[j].push(m.truth.industry[j][d] - mean); }
@@ -122,18 +122,19 @@ test("neutralizePanel: on every date the residual is orthogonal (weights sqrt ca
   const { S, D, styles, ind } = quickMarket(120);
   const rng = new Rng(3);
   // A factor made of a style tilt plus noise: after neutralisation only the noise's residual remains.
-  const size = styles.values[styles.names.indexOf("size")];
+  const size = styles.values[styles.names.indexOf("size")].values;
   const y = Float64Array.from({ length: S * D }, (_, k) => 0.5 * size[k] + 0.1 * rng.normal());
-  const { residual, noExposure } = neutralizePanel(y, styles, ind, S, D);
+  const { residual: neutral, noExposure } = neutralizePanel(gridOf(y, S, D), styles, ind);
+  const residual = neutral.values;
   let dates = 0;
   for (let d = 0; d < D; d++) {
     const rows = Array.from({ length: S }, (_, s) => s * D + d).filter((k) => Number.isFinite(residual[k]));
     if (rows.length < 30) continue;
     dates++;
-    const w = rows.map((k) => Math.sqrt(styles.cap[k]));
+    const w = rows.map((k) => Math.sqrt(styles.cap.values[k]));
     const scale = Math.sqrt(rows.reduce((a, k, i) => a + w[i] * y[k] ** 2, 0));
     for (const v of styles.values) {
-      const dot = rows.reduce((a, k, i) => a + w[i] * residual[k] * v[k], 0);
+      const dot = rows.reduce((a, k, i) => a + w[i] * residual[k] * v.values[k], 0);
       assert.ok(Math.abs(dot) < 1e-8 * scale * rows.length, `date ${d}: style inner product ${dot}`);
     }
     for (let j = 0; j < ind.names.length; j++) {
@@ -151,7 +152,7 @@ test("neutralizePanel: on every date the residual is orthogonal (weights sqrt ca
     for (let s = 0; s < S; s++) {
       const k = s * D + d;
       if (!Number.isFinite(y[k])) continue;
-      if (styles.values.every((v) => Number.isFinite(v[k])) && Number.isFinite(styles.cap[k])) usable++;
+      if (styles.values.every((v) => Number.isFinite(v.values[k])) && Number.isFinite(styles.cap.values[k])) usable++;
       else undefinedExposure++;
     }
     if (usable < 3) undefinedExposure += usable;

@@ -34,7 +34,7 @@ test("two worker processes train the same windows to the same factor as one proc
     const a = one.r.evaluations.find((e) => e.name === name)!.rolling!;
     const b = two.r.evaluations.find((e) => e.name === name)!.rolling!;
     assert.equal(a.windows.length, 2);
-    assert.ok(a.factor.some(Number.isFinite));
+    assert.ok(a.factor.values.some(Number.isFinite));
     assert.deepEqual(b.factor, a.factor, `${name}: the factor, cell for cell`);
     assert.deepEqual(b.windows.map((w) => w.log.map(({ seconds: _s, ...e }) => e)), a.windows.map((w) => w.log.map(({ seconds: _s, ...e }) => e)));
     assert.deepEqual(b.lastSelection, a.lastSelection);

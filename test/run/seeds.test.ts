@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateConfig } from "../../src/run/config.js";
 import { prepareRun, rollingOptions, run } from "../../src/run/index.js";
+import type { Grid } from "../../src/data/index.js";
 import { icTest } from "../../src/evaluate/index.js";
 import { neutralizePanel } from "../../src/risk/index.js";
 import { PanelCache, checkResume, runRolling } from "../../src/train/index.js";
@@ -40,11 +41,10 @@ test("seeds: 2 trains each seed as its own run would, the factor is their mean, 
     return runRolling("v1", { kind: "v1" }, prepared, prepared.windows, new PanelCache(prepared.store), { ...o, outDir: undefined }).factor;
   });
   const { panel, labels } = prepared;
-  const S = panel.stocks.length;
-  assert.ok(own[0].some(Number.isFinite));
-  assert.ok(own[0].some((v, c) => Number.isFinite(v) && v !== own[1][c]), "the two seeds predict differently");
+  assert.ok(own[0].values.some(Number.isFinite));
+  assert.ok(own[0].values.some((v, c) => Number.isFinite(v) && v !== own[1].values[c]), "the two seeds predict differently");
   const mean = own[0].map((v, c) => {
-    const xs = [v, own[1][c]].filter(Number.isFinite);
+    const xs = [v, own[1].values[c]].filter(Number.isFinite);
     return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
   });
 
@@ -54,7 +54,7 @@ test("seeds: 2 trains each seed as its own run would, the factor is their mean, 
     assert.deepEqual(rolling.seeds!.map((x) => x.seed), [2, 3]);
     rolling.seeds!.forEach((x, k) => assert.deepEqual(x.factor, own[k], `seed ${x.seed}'s factor is its own run's`));
     const m = (r.metrics.models as Record<string, Row>).v1;
-    const ics = own.map((f) => icTest(f, labels.raw, panel.calendar, S, cfg.evaluate.every).summary);
+    const ics = own.map((f) => icTest(f, labels.raw, panel.calendar, cfg.evaluate.every).summary);
     assert.deepEqual(m.seeds!.seeds.map((x) => x.seed), [2, 3]);
     m.seeds!.seeds.forEach((x, k) => (close(x.ic_mean, ics[k].ic.mean, `seed ${x.seed} IC`), close(x.rank_ic_mean, ics[k].rankIc.mean, `seed ${x.seed} rank IC`)));
     const [a, b] = ics.map((t) => t.ic.mean);
@@ -62,7 +62,7 @@ test("seeds: 2 trains each seed as its own run would, the factor is their mean, 
     close(m.seeds!.ic_mean.std, Math.abs(a - b) / Math.SQRT2, "std of IC over seeds");
     close(m.seeds!.ic_mean.min, Math.min(a, b), "min");
     close(m.seeds!.ic_mean.max, Math.max(a, b), "max");
-    close(m.ic_mean, icTest(mean, labels.raw, panel.calendar, S, cfg.evaluate.every).summary.ic.mean, "the model's row is the ensemble's IC");
+    close(m.ic_mean, icTest(mean, labels.raw, panel.calendar, cfg.evaluate.every).summary.ic.mean, "the model's row is the ensemble's IC");
     assert.equal((r.metrics.models as Record<string, Row>).ridge.seeds, undefined, "the ridge row is trained once");
     assert.ok(lines.some((l) => /seed 3/.test(l)), "the log names seed 3's windows");
     // Seed 0 keeps the single-seed paths; seed k > 0 is in seed-<k>, its checkpoint made with its own seed.
@@ -100,10 +100,9 @@ test("factor: neutral makes the neutralised prediction the model's row (tables a
   const ev = r.evaluations.find((e) => e.name === "v1")!;
   const cfg = validateConfig({ ...BASE, out });
   const { panel, labels, styles, industries } = await prepareRun(cfg, () => {});
-  const S = panel.stocks.length, D = panel.calendar.length;
   const raw = ev.rolling!.factor;
-  const neutral = neutralizePanel(raw, styles, industries, S, D).residual;
-  const ic = (f: Float64Array) => icTest(f, labels.raw, panel.calendar, S, cfg.evaluate.every).summary;
+  const neutral = neutralizePanel(raw, styles, industries).residual;
+  const ic = (f: Grid) => icTest(f, labels.raw, panel.calendar, cfg.evaluate.every).summary;
   const m = (r.metrics.models as Record<string, Row>).v1;
   assert.equal(m.factor, "neutral");
   close(m.ic_mean, ic(neutral).ic.mean, "the row: the neutralised factor's IC");

@@ -34,7 +34,6 @@ const data = (): Promise<PreparedRun> => (prepared ??= prepareRun(config({ out: 
 function directRefit(p: PreparedRun, cache: PanelCache, o: RollingOptions, epochs: number): Float64Array {
   const w = p.windows[0];
   const { panel } = p;
-  const D = panel.calendar.length;
   const spec = { kind: "v1" as const };
   const specs = imageSpecs(spec);
   const seed = o.seed!;
@@ -47,14 +46,14 @@ function directRefit(p: PreparedRun, cache: PanelCache, o: RollingOptions, epoch
   const test = mk(w.test.from, w.test.to, 1, false);
   const projection = (date: number, samples: { stock: number }[]) =>
     projectionOf(samples.map((s) => p.industries.index[s.stock]), p.industries.names.length,
-      p.styles.values.map((v) => samples.map((s) => { const x = v[s.stock * D + date]; return Number.isFinite(x) ? x : 0; })),
-      samples.map((s) => p.styles.cap[s.stock * D + date]));
+      p.styles.values.map((v) => samples.map((s) => { const x = v.at(s.stock, date); return Number.isFinite(x) ? x : 0; })),
+      samples.map((s) => p.styles.cap.at(s.stock, date)));
   manualSeed(seed);
   const model = createModel(spec, cols.length);
   let last: Map<string, Tensor> | undefined;
   trainModel(model, {
     specs, panels, train, valid: { samples: [], dates: [], excluded: {} }, target: p.labels.standardized, forward: p.labels.raw,
-    horizon: p.labels.horizon, D, projection,
+    horizon: p.labels.horizon, projection,
   }, {
     ...o, maxEpochs: epochs, patience: 1000,
     // The last epoch's weights, taken before trainModel restores its "best" epoch.

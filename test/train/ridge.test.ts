@@ -67,17 +67,17 @@ test("classic factors equal their formulas, computed by hand on one stock, and u
   let checked = 0;
   for (const d of [20, 61, 100, 260, 300, D - 1]) {
     if (!Number.isFinite(close[o + d]) || !Number.isFinite(close[o + d - 20])) continue;
-    assert.ok(same(rev.values[o + d], -(close[o + d] / close[o + d - 20] - 1)), `reversal at ${d}`);
+    assert.ok(same(rev.values.at(s, d), -(close[o + d] / close[o + d - 20] - 1)), `reversal at ${d}`);
     const r = Array.from({ length: 20 }, (_, i) => close[o + d - 19 + i] / close[o + d - 20 + i] - 1);
     const mean = r.reduce((a, b) => a + b, 0) / 20;
     const sd = Math.sqrt(r.reduce((a, x) => a + (x - mean) ** 2, 0) / 19);
-    assert.ok(same(vol.values[o + d], -sd), `low volatility at ${d}`);
+    assert.ok(same(vol.values.at(s, d), -sd), `low volatility at ${d}`);
     if (d >= 249) {
       const avg = (n: number): number => Array.from({ length: n }, (_, i) => volume[o + d - i]).reduce((a, b) => a + b, 0) / n;
-      assert.ok(same(relVol.values[o + d], -(avg(20) / avg(250))), `relative volume at ${d}`);
-      if (Number.isFinite(relVol.values[o + d])) checked++;
-    } else assert.ok(Number.isNaN(relVol.values[o + d]), "no 250-day history: undefined");
-    if (Number.isFinite(vol.values[o + d])) checked++;
+      assert.ok(same(relVol.values.at(s, d), -(avg(20) / avg(250))), `relative volume at ${d}`);
+      if (Number.isFinite(relVol.values.at(s, d))) checked++;
+    } else assert.ok(Number.isNaN(relVol.values.at(s, d)), "no 250-day history: undefined");
+    if (Number.isFinite(vol.values.at(s, d))) checked++;
   }
   assert.ok(checked >= 4, "most cases are defined values, not NaN = NaN");
   // No look-ahead: changing the last date's bars changes no earlier value.
@@ -85,6 +85,6 @@ test("classic factors equal their formulas, computed by hand on one stock, and u
   for (let k = 0; k < 20; k++) (changed.fields.close[k * D + D - 1] *= 3), (changed.fields.volume[k * D + D - 1] *= 5);
   classicFactors(changed).forEach((f, i) => {
     const before = [rev, vol, relVol][i].values;
-    for (let k = 0; k < 20; k++) for (let d = 0; d < D - 1; d++) assert.ok(Object.is(f.values[k * D + d], before[k * D + d]), `${f.name} at ${d}`);
+    for (let k = 0; k < 20; k++) for (let d = 0; d < D - 1; d++) assert.ok(Object.is(f.values.at(k, d), before.at(k, d)), `${f.name} at ${d}`);
   });
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Rng } from "../../src/data/index.js";
+import { Rng, gridOf } from "../../src/data/index.js";
 import { manualSeed } from "../../src/engine/index.js";
 import type { FeaturePanel, ImageSpec, Sample } from "../../src/features/index.js";
 import { type AlphaNetV4, type ModelKind, createModel, imageSpecs } from "../../src/models/index.js";
@@ -41,7 +41,7 @@ function tinyData(kind: ModelKind, S = 24, D = 60, K = 6, seed = 1): TrainData {
     return { samples, dates, excluded: {} };
   };
   return {
-    specs, panels, train: set(40, 50), valid: set(52, 58), target, forward: target, horizon: 1, D,
+    specs, panels, train: set(40, 50), valid: set(52, 58), target: gridOf(target, S, D), forward: gridOf(target, S, D), horizon: 1,
     // Neutralisation against the constant only (the real one includes it through the industries):
     // the loss sees demeaned predictions, so V4's Leaky ReLU output can sit on its linear side.
     projection: (_d, samples) => ({ n: samples.length, p: 1, left: new Float64Array(samples.length).fill(1),
@@ -253,8 +253,9 @@ test("validationScore with the loss's projections scores the neutralised predict
   const topFifth = (p: number[]): string => p.map((_, i) => i).sort((a, b) => p[b] - p[a]).slice(0, 6).sort((a, b) => a - b).join(",");
   assert.ok(byDate(true).some((x, j) => topFifth(x.pred) !== topFifth(byDate(false)[j].pred)), "the raw and neutralised predictions pick different top fifths");
   assert.ok(neutralRef > rawRef + 1, `the neutralised prediction scores ${neutralRef}, the raw one ${rawRef}`);
-  const raw = validationScore(pred, set, forward, forward, D, 1);
-  const neutral = validationScore(pred, set, forward, forward, D, 1, projections);
+  const fwd = gridOf(forward, S, D);
+  const raw = validationScore(pred, set, fwd, fwd, 1);
+  const neutral = validationScore(pred, set, fwd, fwd, 1, projections);
   assert.ok(Math.abs(raw.sharpe - rawRef) < 1e-9, `raw: ${raw.sharpe} vs ${rawRef}`);
   assert.ok(Math.abs(neutral.sharpe - neutralRef) < 1e-9, `neutral: ${neutral.sharpe} vs ${neutralRef}`);
 });
@@ -277,7 +278,7 @@ test("training with factor: neutral stops early on the neutralised validation pr
       onEpoch: () => {
         // The model holds this epoch's weights: score its validation predictions independently.
         const pv = predict(model, data, data.valid.samples);
-        const days = data.valid.dates.map((g) => ({ g, p: Array.from(pv.subarray(g.from, g.to)), fwd: data.valid.samples.slice(g.from, g.to).map((s) => data.forward[s.stock * 60 + s.date]) }));
+        const days = data.valid.dates.map((g) => ({ g, p: Array.from(pv.subarray(g.from, g.to)), fwd: data.valid.samples.slice(g.from, g.to).map((s) => data.forward.at(s.stock, s.date)) }));
         raw.push(naiveSharpe(days.map((x) => ({ pred: x.p, fwd: x.fwd })), data.horizon));
         neutral.push(naiveSharpe(days.map((x) => ({
           pred: naiveResidual(x.p, data.valid.samples.slice(x.g.from, x.g.to).map((s) => industry[s.stock]),
