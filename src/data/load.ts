@@ -146,6 +146,8 @@ function buildPanel(read: SourceRows, o: LoadOptions, place: (record: number) =>
   quality.dates = D;
   checkAccounting(quality);
   const listDate = stocks.map((s, i) => inst?.listDate.get(s) ?? (first[i] >= 0 ? calendar[first[i]] : null));
-  const panel: Panel = { calendar, stocks, fields: out, flags, industry, listDate, indexWeights: {}, universe: pv.universe, priceBasis, market };
+  // The pivot keeps every flag slot (one record shape for its row loop); the Panel holds the flags it has.
+  const given = Object.fromEntries(Object.entries(flags).filter(([, f]) => f !== undefined)) as Panel["flags"];
+  const panel: Panel = { calendar, stocks, fields: out, flags: given, industry, listDate, indexWeights: {}, universe: pv.universe, priceBasis, market };
   return { panel, quality };
 }

@@ -61,13 +61,10 @@ export function dataHash(p: Panel): string {
   let h = dataHashes.get(p);
   if (h) return h;
   const sha = createHash("sha256");
-  // Fields and flags the panel lacks may be slots holding undefined (the loader keeps one record shape).
-  const present = (r: Record<string, ArrayLike<number> | undefined>): [string, Float64Array | Uint8Array][] =>
-    Object.entries(r).filter((e): e is [string, Float64Array | Uint8Array] => e[1] !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const fields = present(p.fields), flags = present(p.flags), indexes = present(p.indexWeights);
   sha.update(JSON.stringify({ calendar: p.calendar, stocks: p.stocks, industry: p.industry, listDate: p.listDate, priceBasis: p.priceBasis,
-    market: p.market, fields: fields.map(([k]) => k), flags: flags.map(([k]) => k), indexes: indexes.map(([k]) => k) }));
-  const arrays = [...fields, ...flags, ...indexes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, a]) => a);
+    market: p.market, fields: Object.keys(p.fields).sort(), flags: Object.keys(p.flags).sort(), indexes: Object.keys(p.indexWeights).sort() }));
+  const arrays = [...Object.entries(p.fields), ...Object.entries(p.flags), ...Object.entries(p.indexWeights)]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, a]) => a!);
   if (p.universe) arrays.push(p.universe);
   for (const a of arrays) sha.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   dataHashes.set(p, (h = sha.digest("hex").slice(0, 16)));
