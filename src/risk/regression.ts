@@ -107,7 +107,7 @@ export interface Projection {
   right: Float64Array;
 }
 
-export function projection(industry: ArrayLike<number>, industries: number, styles: ArrayLike<number>[],
+export function projection(industry: ArrayLike<number>, styles: ArrayLike<number>[],
   cap: ArrayLike<number>): Projection {
   const n = industry.length;
   const present = [...new Set(Array.from(industry))].sort((a, b) => a - b);
@@ -154,10 +154,10 @@ export function projection(industry: ArrayLike<number>, industries: number, styl
  * their industries, their style exposures on that date (a missing one as 0) and their caps, the
  * neutralisation the loss applies (formula 3-3). `styles`: the StyleExposures (its values and caps).
  */
-export function projectionAt(styles: { values: Grid[]; cap: Grid }, industry: { index: Int32Array; names: string[] }, date: number,
+export function projectionAt(styles: { values: Grid[]; cap: Grid }, industry: Int32Array, date: number,
   stocks: ArrayLike<number>): Projection {
   const ss = Array.from(stocks);
-  return projection(ss.map((s) => industry.index[s]), industry.names.length,
+  return projection(ss.map((s) => industry[s]),
     styles.values.map((v) => ss.map((s) => { const x = v.at(s, date); return Number.isFinite(x) ? x : 0; })),
     ss.map((s) => styles.cap.at(s, date)));
 }
@@ -176,9 +176,9 @@ export function residualOf(P: Projection, x: ArrayLike<number>): Float64Array {
 }
 
 /** H itself (n x n, row-major), for checks: left x right. */
-export function projectionMatrix(industry: ArrayLike<number>, industries: number, styles: ArrayLike<number>[],
+export function projectionMatrix(industry: ArrayLike<number>, styles: ArrayLike<number>[],
   cap: ArrayLike<number>): Float64Array {
-  const { n, p, left, right } = projection(industry, industries, styles, cap);
+  const { n, p, left, right } = projection(industry, styles, cap);
   const H = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
     let s = 0;

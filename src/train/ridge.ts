@@ -82,7 +82,7 @@ function design(set: SampleSet, values: Float32Array, K: number, target: Grid,
       cols[K][i] = target.values[k];
     });
     if (data) {
-      const P = projectionAt(data.styles, data.industries, g.date, samples.map((s) => s.stock));
+      const P = projectionAt(data.styles, data.industries.index, g.date, samples.map((s) => s.stock));
       cols = cols.map((c) => residualOf(P, c));
     }
     for (let i = 0; i < m; i++) {

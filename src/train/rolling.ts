@@ -129,7 +129,7 @@ export function trainWindow({ name, spec, data, cache, window: w, index: i, seed
   const { panel } = data;
   const specs = imageSpecs(spec);
   const projection = (date: number, samples: { stock: number }[]): Projection =>
-    projectionAt(data.styles, data.industries, date, samples.map((s) => s.stock));
+    projectionAt(data.styles, data.industries.index, date, samples.map((s) => s.stock));
   const store = storeOf(data, spec);
   const featureNames = store.meta.names["10"];
   const sel = usesSpearman(spec) ? cache.selection(panel.calendar, w, o.seed ?? 0, o.spearmanThreshold) : null;

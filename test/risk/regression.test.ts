@@ -63,7 +63,7 @@ test("without the constraint (a single industry) it is plain WLS; the projection
   const rng = new Rng(9);
   const p = randomProblem(rng, 80, 1, 3);
   const r = crossSectionalRegression(p);
-  const Hy = applyMatrix(projectionMatrix(p.industry, 1, p.styles, p.cap), p.y);
+  const Hy = applyMatrix(projectionMatrix(p.industry, p.styles, p.cap), p.y);
   p.y.forEach((y, i) => assert.ok(Math.abs(y - Hy[i] - r.residual[i]) < 1e-12));
   assert.equal(r.industry[0], 0);
 });

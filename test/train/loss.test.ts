@@ -10,9 +10,9 @@ import { applyMatrix, randomProblem } from "../helpers.js";
 test("the projection's two factors give the same neutralised batch as the n x n matrix, in the loss's tensors", () => {
   const rng = new Rng(4);
   const p = randomProblem(rng, 60, 5, 4);
-  const P = projection(p.industry, 5, p.styles, p.cap);
+  const P = projection(p.industry, p.styles, p.cap);
   assert.equal(P.p, 5 + 4, "industries present and styles");
-  const Hy = applyMatrix(projectionMatrix(p.industry, 5, p.styles, p.cap), p.y);
+  const Hy = applyMatrix(projectionMatrix(p.industry, p.styles, p.cap), p.y);
   const viaTensors = neutralizeTensor(tensor(Float32Array.from(p.y)), projectionTensors(P)).toArray() as Float32Array;
   p.y.forEach((y, i) => assert.ok(Math.abs(viaTensors[i] - (y - Hy[i])) < 1e-6, `${i}: ${viaTensors[i]} vs ${y - Hy[i]}`));
 });

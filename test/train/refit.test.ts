@@ -45,7 +45,7 @@ function directRefit(p: PreparedRun, cache: PanelCache, o: RollingOptions, epoch
   const train = mk(w.train.from, w.valid.to, o.sampleStep, true);
   const test = mk(w.test.from, w.test.to, 1, false);
   const projection = (date: number, samples: { stock: number }[]) =>
-    projectionOf(samples.map((s) => p.industries.index[s.stock]), p.industries.names.length,
+    projectionOf(samples.map((s) => p.industries.index[s.stock]),
       p.styles.values.map((v) => samples.map((s) => { const x = v.at(s.stock, date); return Number.isFinite(x) ? x : 0; })),
       samples.map((s) => p.styles.cap.at(s.stock, date)));
   manualSeed(seed);

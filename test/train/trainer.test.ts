@@ -240,7 +240,7 @@ test("validationScore with the loss's projections scores the neutralised predict
   const set: SampleSet = { samples, dates, excluded: {} };
   // A large style tilt: the raw prediction ranks by the style, its residual by the signal.
   const pred = Float64Array.from(samples, (x) => 5 * style[x.stock * D + x.date] + 0.3 * signal[x.stock * D + x.date] + industry[x.stock]);
-  const projections = dates.map((g) => projectionOf(industry, 3, [Array.from({ length: S }, (_, s) => style[s * D + g.date])],
+  const projections = dates.map((g) => projectionOf(industry, [Array.from({ length: S }, (_, s) => style[s * D + g.date])],
     Array.from({ length: S }, (_, s) => cap[s * D + g.date])));
   const byDate = (neutral: boolean): { pred: number[]; fwd: number[] }[] => dates.map((g) => {
     const p = Array.from(pred.subarray(g.from, g.to));
@@ -264,7 +264,7 @@ test("training with factor: neutral stops early on the neutralised validation pr
   const { industry, style, cap } = riskOf(24, 60, 11);
   const tilted = (): TrainData => {
     const data = tinyData("v1");
-    data.projection = (date, samples) => projectionOf(samples.map((s) => industry[s.stock]), 3, [samples.map((s) => style[s.stock * 60 + date])],
+    data.projection = (date, samples) => projectionOf(samples.map((s) => industry[s.stock]), [samples.map((s) => style[s.stock * 60 + date])],
       samples.map((s) => cap[s.stock * 60 + date]));
     return data;
   };
