@@ -7,7 +7,7 @@ export {
   type FeatureInfo, type Operator,
 } from "./operators.js";
 export {
-  DEFAULT_FEATURE_SETTINGS, buildFeatureStore, featureKey, inputSetOf, openFeatureStore, readFeaturePanel, storeFeatureCount, type FeaturePanel,
+  DEFAULT_FEATURE_SETTINGS, buildFeatureStore, featureKey, inputSetFeatureCount, inputSetOf, openFeatureStore, readFeaturePanel, storeFeatureCount, type FeaturePanel,
   type FeatureSettings, type FeatureStore, type FeatureStoreMeta,
 } from "./store.js";
 export { spearmanSelect, type SpearmanSelection } from "./spearman.js";

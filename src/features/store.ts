@@ -65,8 +65,11 @@ export interface FeatureStore {
 /** The input set of a store's settings. */
 export const inputSetOf = (settings: FeatureSettings): InputSet => settings.inputs ?? "v4";
 
-/** Features per (stock, date) of a store: 208 for V4's inputs. */
-export const storeFeatureCount = (store: FeatureStore): number => featureCount(INPUT_SETS[inputSetOf(store.meta.settings)].length);
+/** Features per (stock, date) of an input set's store: 208 for V4's inputs. */
+export const inputSetFeatureCount = (set: InputSet): number => featureCount(INPUT_SETS[set].length);
+
+/** Features per (stock, date) of a store. */
+export const storeFeatureCount = (store: FeatureStore): number => inputSetFeatureCount(inputSetOf(store.meta.settings));
 
 /** Hash of what the features depend on: the panel's values and the settings. */
 export function featureKey(p: Panel, settings: FeatureSettings): string {

@@ -10,7 +10,7 @@ import type { IcTable } from "../evaluate/index.js";
 import type { Config } from "./config.js";
 import { type ModelEvaluation, evaluateRun } from "./evaluation.js";
 import { clearResults, runMetrics, writeOutputs } from "./outputs.js";
-import { modelSpecs, prepareRun } from "./prepare.js";
+import { prepareRun } from "./prepare.js";
 import { progressBar } from "./progress.js";
 import { checkResumes, trainModels } from "./train.js";
 
@@ -33,7 +33,7 @@ export async function run(cfg: Config, opts: { log?: (s: string) => void; progre
   // bars -> Panel -> feature store -> styles, industries, labels, schedule (data/, features/, risk/, dataset/)
   const prepared = await prepareRun(cfg, log, bar("features"));
   // the models, each trained per rolling window into a factor (models/, train/)
-  const specs = modelSpecs(cfg);
+  const { specs } = prepared;
   checkResumes(cfg, prepared, specs);
   clearResults(cfg.out);
   const trained = await trainModels(cfg, prepared, specs, { log, bar });

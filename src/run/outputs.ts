@@ -9,6 +9,7 @@ import { type Grid, fieldGrid, forwardIC } from "../data/index.js";
 import { windowDates } from "../dataset/index.js";
 import { torchVersion } from "../engine/index.js";
 import { inputSetOfSpec } from "../models/index.js";
+import { storeFeatureCount } from "../features/index.js";
 import { type IcTable, icTable } from "../evaluate/index.js";
 import { chartPngs, renderReport } from "../report/index.js";
 import type { Config } from "./config.js";
@@ -65,7 +66,7 @@ export function runMetrics(cfg: Config, prepared: PreparedRun, ev: RunEvaluation
       kept_names_last_window: models.find((e) => e.rolling?.windows.at(-1)?.selection)?.rolling?.windows.at(-1)?.selection?.names ?? [],
       // The baselines' own inputs (baselineInputs: own): each set's feature count and stand-ins.
       input_sets: Object.fromEntries(Object.entries(prepared.inputStores ?? {}).map(([set, s]) =>
-        [set, { features: s.meta.names["10"].length, stand_ins: s.meta.standIns }])),
+        [set, { features: storeFeatureCount(s), stand_ins: s.meta.standIns }])),
     },
     risk: { styles: styles.names, notes: styles.notes },
     schedule: windows.map((w) => ({ name: w.name, ...windowDates(panel.calendar, w) })),

@@ -9,14 +9,15 @@ import { join } from "node:path";
 import { z } from "zod";
 import { DType, SafetensorsError, type Tensor, decodeSafetensors, readSafetensorsFile } from "../engine/index.js";
 import {
-  INPUT_SETS, INPUT_SET_NAMES, type ImageSpec, type InputSet, buildFeatureStore, featureCount, readFeaturePanel,
+  INPUT_SET_NAMES, type ImageSpec, type InputSet, buildFeatureStore, inputSetFeatureCount, inputSetOf, readFeaturePanel,
 } from "../features/index.js";
-import { type AlphaNet, type ModelSpec, createModel, imageSpecs } from "../models/index.js";
+import { type AlphaNet, type ModelSpec, createModel, imageSpecs, inputSetOfSpec } from "../models/index.js";
 import { buildSamples } from "../dataset/index.js";
 import { DataError, panelGrid } from "../data/index.js";
 import { predict } from "../train/index.js";
 import { type Config, UsageError } from "./config.js";
 import { loadData } from "./data.js";
+import { featureCacheDir } from "./prepare.js";
 
 const count = z.number().int().min(0);
 const fraction = z.number().min(0).lt(1);
@@ -75,9 +76,9 @@ function readManifest(path: string): Manifest {
   const fail = (reason: string): never => {
     throw new DataError(path, reason);
   };
-  const set = m.featureSettings.inputs ?? "v4";
-  if ((m.spec.inputs ?? "v4") !== set) fail(`spec.inputs ${m.spec.inputs ?? "v4"} but featureSettings.inputs ${set}`);
-  const F = featureCount(INPUT_SETS[set].length);
+  const set = inputSetOf(m.featureSettings);
+  if (inputSetOfSpec(m.spec) !== set) fail(`spec.inputs ${inputSetOfSpec(m.spec)} but featureSettings.inputs ${set}`);
+  const F = inputSetFeatureCount(set);
   if (m.features > F) fail(`features: ${m.features}, more than the ${F} features of the ${set} inputs`);
   const outside = m.featureColumns?.find((c) => c >= F);
   if (outside !== undefined) fail(`featureColumns: column ${outside} is not one of the ${F} features of the ${set} inputs`);
@@ -159,7 +160,7 @@ export async function scoreLatest(modelDir: string, cfg: Config): Promise<{ date
   const { model, manifest } = openSavedModel(modelDir);
   // The same data as the run that trained the model, loaded the same way.
   const { panel } = await loadData(cfg);
-  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), manifest.featureSettings);
+  const store = buildFeatureStore(panel, featureCacheDir(cfg), manifest.featureSettings);
   const cols = manifest.featureColumns ?? undefined;
   const panels = new Map(manifest.images.map((sp) => [sp.d, readFeaturePanel(store, sp.d, cols)]));
   const D = panel.calendar.length;

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { type Grid, type Panel, type QualityReport, industryIndex } from "../data/index.js";
-import { type FeatureStore, buildFeatureStore } from "../features/index.js";
+import { type FeatureStore, type InputSet, buildFeatureStore, storeFeatureCount } from "../features/index.js";
 import { styleExposures } from "../risk/index.js";
 import { type RollingWindow, makeLabels, rollingWindows } from "../dataset/index.js";
 import { type ModelSpec, OWN_INPUTS, inputSetOfSpec } from "../models/index.js";
@@ -18,12 +18,21 @@ export interface PreparedRun extends PipelineData {
   quality: QualityReport;
   oracle?: Grid;
   windows: RollingWindow[];
+  /** The models to train, by name (modelSpecs of the configuration). */
+  specs: [string, ModelSpec][];
 }
 
-/** The feature store a configuration asks for, built once per data and settings under OUT/cache/features, then read from there. */
-export function featureStoreOf(cfg: Config, panel: Panel, progress?: Progress): FeatureStore {
-  const store = buildFeatureStore(panel, join(cfg.out, "cache", "features"), featureSettingsOf(cfg),
-    (done, total) => progress?.update(done, total));
+/** Where a run's feature stores are cached: one folder per data and settings under it. */
+export const featureCacheDir = (cfg: Config): string => join(cfg.out, "cache", "features");
+
+/**
+ * The feature store a configuration asks for, of V4's inputs or another input set (the baselines'
+ * own), built once per data and settings, then read from the cache.
+ */
+export function featureStoreOf(cfg: Config, panel: Panel, progress?: Progress, inputs: InputSet = "v4"): FeatureStore {
+  // V4's settings leave `inputs` out, so that its cache key is the one it had before input sets.
+  const settings = inputs === "v4" ? featureSettingsOf(cfg) : { ...featureSettingsOf(cfg), inputs };
+  const store = buildFeatureStore(panel, featureCacheDir(cfg), settings, (done, total) => progress?.update(done, total));
   progress?.done();
   return store;
 }
@@ -47,14 +56,15 @@ export async function prepareRun(cfg: Config, log: (s: string) => void, progress
   log(`features: ${store.meta.settings.windows.map((d) => `d=${d}`).join(", ")} in ${store.dir} (${store.meta.seconds.toFixed(1)} s to build)`);
   // The baselines' own inputs (baselineInputs: own): a store per input set, the same windows and scaling.
   const inputStores: PreparedRun["inputStores"] = {};
-  for (const set of new Set(modelSpecs(cfg).map(([, spec]) => inputSetOfSpec(spec)))) {
+  const specs = modelSpecs(cfg);
+  for (const set of new Set(specs.map(([, spec]) => inputSetOfSpec(spec)))) {
     if (set === "v4") continue;
-    const s = (inputStores[set] = buildFeatureStore(panel, join(cfg.out, "cache", "features"), { ...featureSettingsOf(cfg), inputs: set }));
-    log(`features of the ${set} inputs: ${s.meta.names["10"].length} per window in ${s.dir} (${s.meta.seconds.toFixed(1)} s to build)`);
+    const s = (inputStores[set] = featureStoreOf(cfg, panel, undefined, set));
+    log(`features of the ${set} inputs: ${storeFeatureCount(s)} per window in ${s.dir} (${s.meta.seconds.toFixed(1)} s to build)`);
   }
   const styles = styleExposures(panel);
   const labels = makeLabels(panel, styles, cfg.horizon);
-  return { panel, quality, oracle, windows, store, inputStores, styles, labels, industries: industryIndex(panel) };
+  return { panel, quality, oracle, windows, specs, store, inputStores, styles, labels, industries: industryIndex(panel) };
 }
 
 /** The ablations of the paper's chapter 4, as V4 switches. */
