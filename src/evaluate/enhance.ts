@@ -17,7 +17,7 @@ type Loader = (options?: InitOptions) => Promise<Highs>;
 const highsLoader: Loader = ((highsModule as unknown as { default: Loader | { default: Loader } }).default as { default?: Loader }).default
   ?? ((highsModule as unknown as { default: Loader }).default);
 import { type Grid, type Panel, fieldGrid, gridOf, industryIndex } from "../data/index.js";
-import { type Costs, annualVol, annualize, maxDrawdown, simulate } from "./backtest.js";
+import { type Costs, annualVol, annualize, drawdownSeries, maxDrawdown, simulate } from "./backtest.js";
 import { indicesByYear, rebalanceDates } from "./ic.js";
 
 export interface EnhanceOptions {
@@ -136,6 +136,8 @@ export interface EnhancementResult {
   dates: string[];
   nav: number[];
   benchmark: number[];
+  /** NAV / benchmark over its running peak, minus 1 (0 at a new high), per date of `dates`. */
+  excessDrawdown: number[];
   byYear: { year: string; excess_return: number; holdings: number; volatility: number; sharpe: number; max_drawdown: number; turnover: number }[];
   maxConstraintViolation: number;
   relaxed: number;
@@ -205,7 +207,7 @@ export async function enhanceIndex(p: Panel, factor: Grid, size: Grid, o: Enhanc
     prev = w;
     prevDate = t;
   }
-  if (!dates.length) return { dates: [], nav: [], benchmark: [], byYear: [], maxConstraintViolation: 0, relaxed: 0, rebalances: 0 };
+  if (!dates.length) return { dates: [], nav: [], benchmark: [], excessDrawdown: [], byYear: [], maxConstraintViolation: 0, relaxed: 0, rebalances: 0 };
   const end = Math.min(D - 1, dates[dates.length - 1] + 1 + o.every);
   const sim = simulate(p, targets, o.costs, 1, end);
   const from = dates[0] + 1;
@@ -223,5 +225,6 @@ export async function enhanceIndex(p: Panel, factor: Grid, size: Grid, o: Enhanc
       turnover: turns.length ? turns.reduce((a, b) => a + b, 0) / turns.length : 0,
     };
   });
-  return { dates: sim.dates, nav: sim.nav, benchmark: bench, byYear, maxConstraintViolation: worst, relaxed, rebalances: dates.length };
+  const excessDrawdown = drawdownSeries(sim.nav.map((v, i) => v / bench[i]));
+  return { dates: sim.dates, nav: sim.nav, benchmark: bench, excessDrawdown, byYear, maxConstraintViolation: worst, relaxed, rebalances: dates.length };
 }

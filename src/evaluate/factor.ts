@@ -7,19 +7,13 @@
  */
 import { type Grid, type Panel, fieldGrid } from "../data/index.js";
 import type { StyleExposures } from "../risk/index.js";
-import { type Costs, drawdownSeries } from "./backtest.js";
+import type { Costs } from "./backtest.js";
 import { type EnhanceOptions, type EnhancementResult, enhanceIndex } from "./enhance.js";
 import { styleExposure } from "./exposure.js";
 import { type GroupResult, stratify } from "./groups.js";
 import { type IcTest, icDecay, icTest } from "./ic.js";
 import type { Significance } from "./significance.js";
 import { type SignificanceTables, significanceTables } from "./tables.js";
-
-/** The enhanced portfolio, with the drawdown of its NAV relative to the benchmark's on each date. */
-export interface Enhancement extends EnhancementResult {
-  /** NAV / benchmark over its running peak, minus 1 (0 at a new high), per date of `dates`. */
-  excessDrawdown: number[];
-}
 
 /**
  * The factor neutralised as the loss sees it (the CNE5 regression's residual on every date): its IC
@@ -39,7 +33,7 @@ export interface FactorEvaluation {
   decay: { horizon: number; ic: number; rankIc: number }[];
   groups: GroupResult;
   /** Null without the index's weights in the data, styles with a size, or enhancement settings. */
-  enhancement: Enhancement | null;
+  enhancement: EnhancementResult | null;
   /** Mean |weighted correlation| with each style (empty without styles). */
   styleExposure: Record<string, number>;
   neutral?: Beside;
@@ -80,7 +74,7 @@ export async function evaluateFactor(panel: Panel, factor: Grid, inputs: FactorI
   const groups = stratify(panel, factor, { groups: o.groups, every: o.every, costs: o.costs });
   const sizeIdx = styles ? styles.names.indexOf("size") : -1;
   const enhancement = o.enhance && styles && panel.indexWeights[o.enhance.index] && sizeIdx >= 0
-    ? withDrawdown(await enhanceIndex(panel, factor, styles.values[sizeIdx], { ...o.enhance, every: o.every, costs: o.costs }))
+    ? await enhanceIndex(panel, factor, styles.values[sizeIdx], { ...o.enhance, every: o.every, costs: o.costs })
     : null;
   const exposureOf = (f: Grid): Record<string, number> => (styles ? styleExposure(f, styles, o.every) : {});
   const ev: FactorEvaluation = { ic, decay, groups, enhancement, styleExposure: exposureOf(factor),
@@ -91,8 +85,4 @@ export async function evaluateFactor(panel: Panel, factor: Grid, inputs: FactorI
       ...(o.beside.label ? { label: o.beside.label } : {}) };
   }
   return ev;
-}
-
-function withDrawdown(e: EnhancementResult): Enhancement {
-  return { ...e, excessDrawdown: drawdownSeries(e.nav.map((v, i) => v / e.benchmark[i])) };
 }

@@ -7,5 +7,5 @@ export { DEFAULT_ENHANCE, constraintViolation, enhanceIndex, solveRebalance, typ
   type RebalanceProblem, type RebalanceSolution } from "./enhance.js";
 export { parameterSignificance, type Significance } from "./significance.js";
 export { styleExposure } from "./exposure.js";
-export { DECAY_HORIZONS, evaluateFactor, type Beside, type Enhancement, type FactorEvaluation, type FactorInputs, type FactorOptions } from "./factor.js";
+export { DECAY_HORIZONS, evaluateFactor, type Beside, type FactorEvaluation, type FactorInputs, type FactorOptions } from "./factor.js";
 export { icColumn, icTable, significanceTables, type IcColumn, type IcTable, type SignificanceTables } from "./tables.js";
