@@ -103,7 +103,7 @@ export class Grid {
 
 /** A new S x D grid filled with `fill`. */
 export function grid(S: number, D: number, fill = NaN): Grid {
-  return new Grid(new Float64Array(S * D).fill(fill), S, D);
+  return new Grid(emptyField(S, D, fill), S, D);
 }
 
 /** `values` (stock-major, S x D; not copied) as a grid; throws when the length is not S x D. */
@@ -132,11 +132,6 @@ export function countFlag(f: Uint8Array | undefined): number {
 export function industryIndex(p: Panel): { index: Int32Array; names: string[] } {
   const names = [...new Set(p.industry.map((i) => i ?? "unknown"))].sort();
   return { index: Int32Array.from(p.industry, (i) => names.indexOf(i ?? "unknown")), names };
-}
-
-/** The stock's time series of a field as a view (no copy). */
-export function series(f: Float64Array, s: number, D: number): Float64Array {
-  return f.subarray(s * D, (s + 1) * D);
 }
 
 /** Board of an A-share code (SH600000, 600000.SH, sh.600000): its daily price-limit regime. */

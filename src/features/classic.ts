@@ -20,7 +20,7 @@ export function classicFactors(p: Panel): ClassicFactor[] {
   const reversal = reversalG.values, lowVol = lowVolG.values, lowRelVolume = lowRelVolumeG.values;
   const ret = new Float64Array(D);
   for (let s = 0; s < S; s++) {
-    const o = reversalG.index(s, 0);
+    const o = s * D;
     for (let d = 0; d < D; d++) ret[d] = d > 0 ? close[o + d] / close[o + d - 1] - 1 : NaN;
     for (let d = 0; d < D; d++) {
       const k = o + d;

@@ -3,7 +3,7 @@ export {
   INPUT_NAMES, INPUT_SETS, INPUT_SET_NAMES, N_INPUTS, V1_INPUT_NAMES, V2_INPUT_NAMES, computeInputs, type InputSet, type Inputs,
 } from "./inputs.js";
 export {
-  FEATURES, N_FEATURES, OPERATORS, PAIRS, extractStock, featureCount, featureName, featuresOf, pairsOf, tsMax, tsMean, tsMin,
+  FEATURES, N_FEATURES, OPERATORS, PAIRS, extractStock, featureCount, featureName, featuresOf, tsMax, tsMean, tsMin,
   type FeatureInfo, type Operator,
 } from "./operators.js";
 export {

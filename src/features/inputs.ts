@@ -6,7 +6,7 @@
  * An input is NaN on dates a stock did not trade (suspended, not listed): the operators mask those
  * windows instead of reading a flat bar or a zero volume as information.
  */
-import { type Grid, type Panel, field, grid, panelGrid } from "../data/index.js";
+import { type Grid, type Panel, emptyField, field, panelGrid } from "../data/index.js";
 
 export const INPUT_NAMES = [
   "div_open_close", "div_high_close", "div_low_close", "close", "div_vwap_close", "volume_sqrt", "return", "turnover",
@@ -41,7 +41,10 @@ const ROWS: Record<InputSet, (b: Bar) => number[]> = {
     c / prev - 1, turn, c / free, (open * free) / (turn * c), volume / low, low / high, vwap / c,
   ],
   v1: v1Row,
-  v2: (b) => [...v1Row(b), b.close / b.free, b.open / b.turn, b.volume / b.low, b.vwap / b.high, b.low / b.high, b.vwap / b.close],
+  v2: (b) => [
+    b.open, b.high, b.low, b.close, b.vwap, b.volume, b.close / b.prev - 1, b.turn, b.free,
+    b.close / b.free, b.open / b.turn, b.volume / b.low, b.vwap / b.high, b.low / b.high, b.vwap / b.close,
+  ],
 };
 
 /** How each set's stand-ins are labelled in the report: the inputs that read turnover and free-float turnover. */
@@ -60,13 +63,12 @@ export interface Inputs {
 
 /** Trailing mean of volume over up to `n` traded days including t: no look-ahead. */
 function trailingMeanVolume(vol: Float64Array, traded: (k: number) => boolean, S: number, D: number, n: number): Float64Array {
-  const mean = grid(S, D);
-  const out = mean.values;
+  const out = emptyField(S, D);
   for (let s = 0; s < S; s++) {
     const win: number[] = [];
     let sum = 0;
     for (let d = 0; d < D; d++) {
-      const k = mean.index(s, d);
+      const k = s * D + d;
       if (traded(k)) {
         win.push(vol[k]);
         sum += vol[k];
@@ -103,14 +105,16 @@ export function computeInputs(p: Panel, set: InputSet = "v4"): Inputs {
   const n = INPUT_SETS[set].length;
   const grids = Array.from({ length: n }, () => panelGrid(p));
   const values = grids.map((g) => g.values);
+  // One bar, refilled cell by cell (the row functions read it and keep nothing).
+  const bar: Bar = { open: NaN, high: NaN, low: NaN, close: NaN, vwap: NaN, volume: NaN, prev: NaN, turn: NaN, free: NaN };
   for (let s = 0; s < S; s++) {
-    const base = grids[0].index(s, 0);
     for (let d = 0; d < D; d++) {
-      const k = base + d;
+      const k = s * D + d;
       if (!traded(k)) continue;
-      const c = close[k];
-      const prev = d > 0 && traded(k - 1) ? close[k - 1] : NaN;
-      const row = rowOf({ open: open[k], high: high[k], low: low[k], close: c, vwap: vwap[k], volume: volume[k], prev, turn: turnover[k], free: free[k] });
+      bar.open = open[k]; bar.high = high[k]; bar.low = low[k]; bar.close = close[k]; bar.vwap = vwap[k]; bar.volume = volume[k];
+      bar.prev = d > 0 && traded(k - 1) ? close[k - 1] : NaN;
+      bar.turn = turnover[k]; bar.free = free[k];
+      const row = rowOf(bar);
       for (let i = 0; i < n; i++) values[i][k] = Number.isFinite(row[i]) ? row[i] : NaN;
     }
   }

@@ -14,9 +14,10 @@
  */
 import { INPUT_NAMES, N_INPUTS } from "./inputs.js";
 
+/** Input pairs i < j of n inputs (the ts_corr and ts_cov features of each). */
+export const pairCount = (n: number): number => (n * (n - 1)) / 2;
 /** Features of n inputs: corr and cov of each pair, four single-input operators of each input. */
-export const featureCount = (n: number): number => n * (n - 1) + 4 * n;
-export const N_PAIRS = (N_INPUTS * (N_INPUTS - 1)) / 2;
+export const featureCount = (n: number): number => 2 * pairCount(n) + 4 * n;
 /** 2 x 78 + 4 x 13 = 208 */
 export const N_FEATURES = featureCount(N_INPUTS);
 export const OPERATORS = ["ts_corr", "ts_cov", "ts_stddev", "ts_zscore", "ts_return", "ts_decaylinear"] as const;
@@ -76,7 +77,7 @@ export function extractStock(x: Float64Array[], D: number, d: number, out: Float
     bad[t + 1] = bad[t] + b;
   }
   const inv = 1 / (d - 1);
-  const P = (n * (n - 1)) / 2;
+  const P = pairCount(n);
   for (let t = d - 1; t < D; t += stride) {
     const row = t * F;
     if (bad[t + 1] - bad[t + 1 - d] > 0) {

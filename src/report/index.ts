@@ -31,8 +31,7 @@ export interface ReportInput {
   panel: Panel;
 }
 
-export { chartPngs, launchChromium } from "./png.js";
-export { barChart, heatmap, histogram, lineChart } from "./charts.js";
+export { chartPngs } from "./png.js";
 
 const list = (items: string[]): string => `<ul>${items.map((x) => `<li>${x}</li>`).join("")}</ul>`;
 

@@ -4,10 +4,10 @@ export {
   imagesFor, neutralizeByDate, predict, trainModel, validationScore, type TrainData, type TrainResult,
 } from "./trainer.js";
 export { checkpointChanges, checkpointMade, resumableCheckpoint } from "./checkpoint.js";
-export { batchLoss, neutralizeTensor, projectionTensors, sampleWeights, type ProjectionTensors } from "./loss.js";
+export { neutralizeTensor, projectionTensors, sampleWeights } from "./loss.js";
 export {
   assembleRolling, assembleSeeds, type FactorShape, checkResume, seedCount, seedFolder, type SeedResult, dataHash, runRolling, trainWindow,
   type RollingResult,
 } from "./rolling.js";
-export { PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult, type WindowTask, cellsOf, storeOf } from "./window.js";
+export { PanelCache, type PipelineData, type RollingOptions, type WindowOutcome, type WindowResult } from "./window.js";
 export { RIDGE_PENALTIES, gram, ridgeSolve, ridgeWindow } from "./ridge.js";
